@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config";
+
+describe("loadConfig", () => {
+  it("applies the documented defaults when nothing is set", () => {
+    const cfg = loadConfig({});
+    expect(cfg.PORT).toBe(8080);
+    expect(cfg.HOST).toBe("127.0.0.1");
+    expect(cfg.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(cfg.IMAGE_TIMEOUT_SECONDS).toBe(600);
+    expect(cfg.upstreams).toEqual([]);
+  });
+
+  it("names the offending variable in the error", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT="eighty"/);
+    expect(() => loadConfig({ REDIS_URL: "http://x" })).toThrow(ConfigError);
+    expect(() => loadConfig({ LOG_PRETTY: "maybe" })).toThrow(/LOG_PRETTY/);
+  });
+
+  it("reports every bad variable at once", () => {
+    try {
+      loadConfig({ PORT: "-1", IMAGE_TIMEOUT_SECONDS: "0" });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => p.split("=")[0]).sort()).toEqual([
+        "IMAGE_TIMEOUT_SECONDS",
+        "PORT",
+      ]);
+    }
+  });
+
+  it("parses ZIMAGE_UPSTREAMS into named upstreams", () => {
+    const cfg = loadConfig({ ZIMAGE_UPSTREAMS: "gpu0=http://10.0.0.5:8003/, gpu1=https://gpu1.lan" });
+    expect(cfg.upstreams).toEqual([
+      { name: "gpu0", url: "http://10.0.0.5:8003" },
+      { name: "gpu1", url: "https://gpu1.lan" },
+    ]);
+    expect(loadConfig({ ZIMAGE_UPSTREAMS: "http://127.0.0.1:8003" }).upstreams[0]?.name).toBe("default");
+  });
+
+  it("rejects bad upstream lists with a message naming ZIMAGE_UPSTREAMS", () => {
+    expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=ftp://x" })).toThrow(/ZIMAGE_UPSTREAMS.*http or https/);
+    expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=http://x,a=http://y" })).toThrow(/used twice/);
+    expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=not a url" })).toThrow(/invalid URL/);
+  });
+
+  it("parses the webhook policy and retry schedule", () => {
+    const cfg = loadConfig({
+      WEBHOOK_ALLOWLIST: " Hooks.LAN , ,ci.local",
+      WEBHOOK_RETRY_SCHEDULE: "1,2.5,60",
+    });
+    expect(cfg.webhookPolicy).toEqual({ allowPrivate: false, allowlist: ["hooks.lan", "ci.local"] });
+    expect(cfg.webhookSchedule).toEqual([1, 2.5, 60]);
+    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: "5,,30" })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
+  });
+
+  it("treats empty strings as unset", () => {
+    expect(loadConfig({ PORT: "" }).PORT).toBe(8080);
+  });
+});

@@ -1,0 +1,134 @@
+import { z } from "zod";
+import { parseUpstreams, type UpstreamConfig } from "./upstreams";
+
+/**
+ * Every setting the gateway reads, in one table. Nothing else reads process.env (STYLE rule 3).
+ * Each entry: env name → schema with default. The README's configuration table mirrors this list.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Durations in seconds may be fractional so tests can run the same code with sub-second timings. */
+const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+export const configSchema = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(8080),
+  PUBLIC_URL: z.url({ message: "must be an absolute http(s) URL" }).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+    .default("redis://127.0.0.1:6379"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only")
+    .default("zimage"),
+  ZIMAGE_UPSTREAMS: z.string().optional(),
+  DATA_DIR: z.string().min(1).default(".data"),
+  IMAGE_TIMEOUT_SECONDS: seconds(0.1, 86_400).default(600),
+  COLD_IMAGE_TIMEOUT_SECONDS: seconds(0.1, 86_400).default(1800),
+  UPSTREAM_CONTROL_TIMEOUT_SECONDS: seconds(0.1, 600).default(10),
+  UPSTREAM_POLL_SECONDS: seconds(0.01, 60).default(0.5),
+  HEALTH_INTERVAL_SECONDS: seconds(0.05, 3600).default(10),
+  MODEL_LOAD_RETRIES: int(0, 20).default(3),
+  MODEL_LOAD_RETRY_SECONDS: seconds(0, 600).default(10),
+  IDLE_UNLOAD_SECONDS: seconds(0, 7 * 86_400).default(600),
+  LEASE_TTL_SECONDS: seconds(0.5, 600).default(15),
+  LOCK_DURATION_SECONDS: seconds(0.5, 3600).default(30),
+  STALLED_INTERVAL_SECONDS: seconds(0.5, 3600).default(30),
+  MAX_STALLED_COUNT: int(0, 100).default(2),
+  SHUTDOWN_GRACE_SECONDS: seconds(0, 86_400).default(660),
+  MAX_UPLOAD_BYTES: int(1024, 200 * 1024 * 1024).default(20 * 1024 * 1024),
+  MAX_JSON_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
+  RESULT_TTL: seconds(1, 365 * 86_400).default(7 * 86_400),
+  RESULT_URL_TTL_SECONDS: seconds(1, 365 * 86_400).default(86_400),
+  RESULT_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  SWEEP_INTERVAL_SECONDS: seconds(0.1, 86_400).default(60),
+  JOB_ATTEMPTS: int(1, 20).default(3),
+  JOB_BACKOFF_SECONDS: seconds(0, 3600).default(5),
+  ADMIN_API_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  DEFAULT_RATE_PER_MINUTE: int(1, 100_000).default(60),
+  DEFAULT_MAX_PENDING: int(1, 1_000_000).default(100),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_ALLOWLIST: z.string().default(""),
+  WEBHOOK_TIMEOUT_SECONDS: seconds(0.1, 120).default(10),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "comma-separated seconds, e.g. 5,30,120")
+    .default("5,30,120,600,1800,3600,7200,14400,28800,43200"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PRETTY: bool.optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends Omit<RawConfig, "ZIMAGE_UPSTREAMS"> {
+  /** Parsed ZIMAGE_UPSTREAMS; empty when unset (the api does not need upstreams to accept jobs). */
+  upstreams: UpstreamConfig[];
+  /** WEBHOOK_ALLOW_PRIVATE and WEBHOOK_ALLOWLIST, as the SSRF guard takes them. */
+  webhookPolicy: { allowPrivate: boolean; allowlist: string[] };
+  /** WEBHOOK_RETRY_SCHEDULE in seconds. */
+  webhookSchedule: number[];
+}
+
+/** Thrown for invalid configuration; the message names the variable so an operator can fix it. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(
+    Object.keys(configSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
+  );
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`,
+      ),
+    );
+  }
+  const { ZIMAGE_UPSTREAMS, ...rest } = parsed.data;
+  let upstreams: UpstreamConfig[] = [];
+  if (ZIMAGE_UPSTREAMS) {
+    try {
+      upstreams = parseUpstreams(ZIMAGE_UPSTREAMS);
+    } catch (err) {
+      throw new ConfigError([
+        `ZIMAGE_UPSTREAMS=${JSON.stringify(ZIMAGE_UPSTREAMS)}: ${(err as Error).message}`,
+      ]);
+    }
+  }
+  return {
+    ...rest,
+    upstreams,
+    webhookPolicy: {
+      allowPrivate: rest.WEBHOOK_ALLOW_PRIVATE,
+      allowlist: rest.WEBHOOK_ALLOWLIST.split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    },
+    webhookSchedule: rest.WEBHOOK_RETRY_SCHEDULE.split(",").map(Number),
+  };
+}
+
+/** Loads config or exits the process with the problem printed: bad config must never start half a service. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Every stable error code the gateway emits, with its HTTP status. Clients switch on `code`, so
+ * codes are never renamed; add new ones instead.
+ */
+export const ERROR_CODES = {
+  // client mistakes
+  invalid_request: 400,
+  invalid_json: 400,
+  invalid_image: 400,
+  invalid_idempotency_key: 400,
+  webhook_url_forbidden: 400,
+  unauthorized: 401,
+  invalid_api_key: 401,
+  forbidden: 403,
+  signed_url_invalid: 403,
+  signed_url_expired: 403,
+  not_found: 404,
+  job_not_found: 404,
+  image_not_found: 404,
+  method_not_allowed: 405,
+  job_not_finished: 409,
+  job_not_cancelable: 409,
+  idempotency_key_reused: 409,
+  job_gone: 410,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  too_many_pending_jobs: 429,
+  // gateway and its dependencies
+  internal_error: 500,
+  service_unavailable: 503,
+  // job failures (appear in a job's `error`, not as HTTP statuses of the job endpoints)
+  upstream_rejected: 502,
+  upstream_error: 502,
+  upstream_model_load_failed: 502,
+  upstream_out_of_memory: 502,
+  upstream_unavailable: 503,
+  upstream_timeout: 504,
+  upstream_protocol_error: 502,
+  job_canceled: 409,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

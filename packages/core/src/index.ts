@@ -1,0 +1,50 @@
+export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } from "./config";
+export * from "./errors";
+export { isJobId, jobIdFloor, newJobId } from "./ids";
+export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
+export { decodeFailure, encodeFailure } from "./job-failure";
+export type {
+  InputImageRef,
+  JobData,
+  JobFailure,
+  JobPhase,
+  JobProgress,
+  JobResult,
+  ResultImage,
+} from "./job-record";
+export {
+  coerceFormFields,
+  DEFAULTS,
+  describeIssues,
+  type EditParams,
+  editRequestSchema,
+  type GenerateParams,
+  generateRequestSchema,
+  type JobKind,
+  type JobParams,
+  PROMPT_MAX_CHARS,
+  parseSize,
+  SIZE_LIMITS,
+  sizeSchema,
+} from "./job-request";
+export {
+  buildJobView,
+  CANCELED_WHILE_RUNNING,
+  JOB_STATUSES,
+  type JobSnapshot,
+  type JobStatus,
+  type JobView,
+  jobViewSchema,
+  type QueueState,
+  statusOf,
+  type ViewContext,
+} from "./job-view";
+export { createLogger, type Logger, REDACT_PATHS } from "./logger";
+export { createMetricsRegistry, JOB_DURATION_BUCKETS, METRIC_PREFIX, metricsAuthorized } from "./metrics";
+export { QUEUES } from "./queues";
+export { createRedis, pingRedis, type RedisRole } from "./redis";
+export { ResultUrlSigner } from "./result-url-signer";
+export * from "./store";
+export { parseUpstreams, type UpstreamConfig } from "./upstreams";
+export { createWebhookQueue, type DeliveryData, deliveryAttempts, notifyWebhook } from "./webhook-queue";
+export { checkWebhookUrl, type WebhookUrlPolicy } from "./webhook-url-guard";

@@ -1,0 +1,166 @@
+import { z } from "zod";
+import { decodeFailure } from "./job-failure";
+import type { JobData, JobProgress, JobResult } from "./job-record";
+
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The public job view: one shape for GET, SSE, webhooks and the SDK (DESIGN.md). */
+export const jobViewSchema = z.object({
+  id: z.string(),
+  object: z.literal("image.job"),
+  kind: z.enum(["generate", "edit"]),
+  status: z.enum(JOB_STATUSES),
+  phase: z.enum(["loading", "generating"]).nullable(),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  queue_position: z.number().int().nullable(),
+  eta_seconds: z.number().int().nullable(),
+  upstream: z.string().nullable(),
+  attempts: z.number().int(),
+  params: z.record(z.string(), z.unknown()),
+  result: z
+    .object({
+      images: z.array(
+        z.object({
+          url: z.string(),
+          width: z.number().int(),
+          height: z.number().int(),
+          bytes: z.number().int(),
+          sha256: z.string(),
+          revised_prompt: z.string().nullable(),
+        }),
+      ),
+    })
+    .nullable(),
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).nullable(),
+  timings: z.object({
+    queued_ms: z.number().int().nullable(),
+    load_ms: z.number().int().nullable(),
+    inference_ms: z.number().int().nullable(),
+    total_ms: z.number().int().nullable(),
+  }),
+});
+export type JobView = z.infer<typeof jobViewSchema>;
+
+/** BullMQ's states as returned by Job.getState(). */
+export type QueueState =
+  | "waiting"
+  | "prioritized"
+  | "waiting-children"
+  | "delayed"
+  | "active"
+  | "completed"
+  | "failed"
+  | "unknown";
+
+export function statusOf(
+  state: QueueState,
+  failedReason?: string,
+  cancelRequested = false,
+): JobStatus | null {
+  // A running job asked to cancel is canceled for its owner at once; the GPU finishes regardless.
+  if (cancelRequested && state !== "completed" && state !== "failed" && state !== "unknown")
+    return "canceled";
+  switch (state) {
+    case "waiting":
+    case "prioritized":
+    case "waiting-children":
+    case "delayed": // a retry waiting out its backoff is queued again
+      return "queued";
+    case "active":
+      return "running";
+    case "completed":
+      return "succeeded";
+    case "failed":
+      return decodeFailure(failedReason).code === "job_canceled" ? "canceled" : "failed";
+    default:
+      return null;
+  }
+}
+
+/** The fields of a BullMQ job the view needs; a structural type so core does not tie views to a Job instance. */
+export interface JobSnapshot {
+  id: string;
+  data: JobData;
+  state: QueueState;
+  timestamp: number;
+  processedOn?: number | undefined;
+  finishedOn?: number | undefined;
+  attemptsMade: number;
+  progress: unknown;
+  returnvalue: JobResult | null | undefined;
+  failedReason?: string | undefined;
+  /** When the owner asked to cancel a job that was already running. */
+  cancelRequestedAt?: number | null | undefined;
+}
+
+export interface ViewContext {
+  /** The URL of image `index` of job `id` (absolute, usually signed). */
+  imageUrl: (id: string, index: number) => string;
+  queuePosition: number | null;
+  etaSeconds: number | null;
+}
+
+export const CANCELED_WHILE_RUNNING = {
+  code: "job_canceled" as const,
+  message: "canceled while running: the GPU finishes its current work and the result is discarded",
+};
+
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
+
+function isProgress(p: unknown): p is JobProgress {
+  return typeof p === "object" && p !== null && "phase" in p && "upstream" in p;
+}
+
+export function buildJobView(job: JobSnapshot, ctx: ViewContext): JobView | null {
+  const status = statusOf(job.state, job.failedReason, !!job.cancelRequestedAt);
+  if (!status) return null;
+  const progress = isProgress(job.progress) ? job.progress : null;
+  const result = status === "succeeded" ? (job.returnvalue ?? null) : null;
+  const running = status === "running";
+  const finished = status === "succeeded" || status === "failed" || status === "canceled";
+  const cancelPending = status === "canceled" && job.state === "active";
+  const failure = cancelPending
+    ? CANCELED_WHILE_RUNNING
+    : status === "failed" || status === "canceled"
+      ? decodeFailure(job.failedReason)
+      : null;
+  const startedAt = running || finished ? job.processedOn : undefined;
+  const finishedOn = cancelPending ? (job.cancelRequestedAt ?? undefined) : job.finishedOn;
+  return {
+    id: job.id,
+    object: "image.job",
+    kind: job.data.kind,
+    status,
+    phase: running ? (progress?.phase ?? null) : null,
+    created_at: iso(job.timestamp)!,
+    started_at: iso(startedAt),
+    completed_at: finished ? iso(finishedOn) : null,
+    queue_position: status === "queued" ? ctx.queuePosition : null,
+    eta_seconds: status === "queued" || running ? ctx.etaSeconds : null,
+    upstream: result?.upstream ?? progress?.upstream ?? null,
+    attempts: job.attemptsMade,
+    params: job.data.params as Record<string, unknown>,
+    result: result
+      ? {
+          images: result.images.map((img, i) => ({
+            url: ctx.imageUrl(job.id, i),
+            width: img.width,
+            height: img.height,
+            bytes: img.bytes,
+            sha256: img.sha256,
+            revised_prompt: img.revised_prompt,
+          })),
+        }
+      : null,
+    error: failure,
+    timings: {
+      queued_ms: startedAt ? startedAt - job.timestamp : null,
+      load_ms: result ? result.load_ms : null,
+      inference_ms: result ? result.inference_ms : null,
+      total_ms: finished && finishedOn ? finishedOn - job.timestamp : null,
+    },
+  };
+}

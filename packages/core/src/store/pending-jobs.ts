@@ -1,0 +1,40 @@
+import type { Redis } from "ioredis";
+
+/**
+ * Each owner's queued + running jobs, for the max-pending limit and the fair-share priority (a user's
+ * Nth pending job). Members are added at submit and removed when a job ends; because a removal can
+ * be missed (a crash between the two), `countPending` double-checks against the queue when the
+ * count matters.
+ */
+const key = (prefix: string, owner: string) => `${prefix}:jobs:pending:${owner}`;
+
+export async function addPending(redis: Redis, prefix: string, owner: string, id: string): Promise<void> {
+  await redis.sadd(key(prefix, owner), id);
+}
+
+export async function removePending(redis: Redis, prefix: string, owner: string, id: string): Promise<void> {
+  await redis.srem(key(prefix, owner), id);
+}
+
+/**
+ * The owner's pending count. Members whose job no longer waits or runs (per `isPending`) are pruned
+ * first, so a missed removal can never lock a user out.
+ */
+export async function countPending(
+  redis: Redis,
+  prefix: string,
+  owner: string,
+  isPending: (ids: string[]) => Promise<boolean[]>,
+): Promise<number> {
+  const ids = await redis.smembers(key(prefix, owner));
+  if (ids.length === 0) return 0;
+  const alive = await isPending(ids);
+  const stale = ids.filter((_, i) => !alive[i]);
+  if (stale.length > 0) await redis.srem(key(prefix, owner), ...stale);
+  return ids.length - stale.length;
+}
+
+/** The owner's pending count as recorded, without checking the queue (cheap; used below the limit). */
+export async function pendingSize(redis: Redis, prefix: string, owner: string): Promise<number> {
+  return redis.scard(key(prefix, owner));
+}

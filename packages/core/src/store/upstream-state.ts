@@ -1,0 +1,89 @@
+import type { Redis } from "ioredis";
+
+/**
+ * What the cluster knows about each upstream, written by the dispatcher that holds its lease and read
+ * by the api (`GET /v1/upstreams`) and by other dispatchers (to prefer an upstream whose model is
+ * loaded). One small hash per upstream plus a set of names.
+ */
+export interface UpstreamState {
+  name: string;
+  url: string | null;
+  up: boolean | null;
+  model_loaded: boolean | null;
+  busy: boolean;
+  current_job: string | null;
+  owner: string | null;
+  jobs_done: number;
+  last_job_at: string | null;
+  last_unload_at: string | null;
+  unloads: number;
+  last_error: string | null;
+  checked_at: string | null;
+}
+
+const namesKey = (prefix: string) => `${prefix}:upstreams`;
+const stateKey = (prefix: string, name: string) => `${prefix}:upstream:${name}:state`;
+
+type Patch = Partial<Omit<UpstreamState, "name" | "jobs_done" | "unloads">>;
+
+function encode(patch: Patch): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(patch)) out[k] = v === null || v === undefined ? "" : String(v);
+  return out;
+}
+
+export async function registerUpstream(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  url: string,
+): Promise<void> {
+  await redis.multi().sadd(namesKey(prefix), name).hset(stateKey(prefix, name), "url", url).exec();
+}
+
+export async function updateUpstreamState(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  patch: Patch,
+): Promise<void> {
+  await redis.hset(stateKey(prefix, name), encode(patch));
+}
+
+export async function countUpstreamEvent(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  field: "jobs_done" | "unloads",
+): Promise<void> {
+  await redis.hincrby(stateKey(prefix, name), field, 1);
+}
+
+const bool = (v: string | undefined) => (v === "true" ? true : v === "false" ? false : null);
+const str = (v: string | undefined) => (v ? v : null);
+
+export async function readUpstreamStates(redis: Redis, prefix: string): Promise<UpstreamState[]> {
+  const names = (await redis.smembers(namesKey(prefix))).sort();
+  if (names.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const name of names) pipeline.hgetall(stateKey(prefix, name));
+  const rows = (await pipeline.exec()) ?? [];
+  return names.map((name, i) => {
+    const h = (rows[i]?.[1] ?? {}) as Record<string, string>;
+    return {
+      name,
+      url: str(h.url),
+      up: bool(h.up),
+      model_loaded: bool(h.model_loaded),
+      busy: h.busy === "true",
+      current_job: str(h.current_job),
+      owner: str(h.owner),
+      jobs_done: Number(h.jobs_done) || 0,
+      last_job_at: str(h.last_job_at),
+      last_unload_at: str(h.last_unload_at),
+      unloads: Number(h.unloads) || 0,
+      last_error: str(h.last_error),
+      checked_at: str(h.checked_at),
+    };
+  });
+}

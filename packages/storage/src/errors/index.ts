@@ -1,0 +1,2 @@
+export { InvalidKeyError } from "./invalid-key-error";
+export { ObjectNotFoundError } from "./object-not-found-error";

@@ -1,0 +1,4 @@
+export { createStore, type StoreConfig } from "./create-store";
+export { InvalidKeyError, ObjectNotFoundError } from "./errors";
+export { FilesystemStore, type FilesystemStoreOptions } from "./filesystem-store";
+export type { ObjectStore, StoredObject } from "./object-store";

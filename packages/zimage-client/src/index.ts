@@ -1,0 +1,23 @@
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_CONTROL_TIMEOUT_MS,
+  DEFAULT_IMAGE_TIMEOUT_MS,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type RequestKind,
+  type RequestTimeouts,
+  type ResolvedClientOptions,
+  requestTimeouts,
+} from "./client-options";
+export * from "./errors";
+export type {
+  CallOptions,
+  EditRequest,
+  GenerateRequest,
+  ImageData,
+  ImagesResponse,
+  ResponseFormat,
+  UpstreamHealth,
+  UpstreamStatus,
+  ZImageClientOptions,
+} from "./types";
+export { ZImageClient } from "./zimage-client";
