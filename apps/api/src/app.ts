@@ -1,0 +1,90 @@
+import { randomUUID } from "node:crypto";
+import type { KeyLimits, Logger } from "@zimage/core";
+import express, { type Express } from "express";
+import type { Redis } from "ioredis";
+import { pinoHttp } from "pino-http";
+import { authenticate, KeyResolver, requireAdmin } from "./auth";
+import { errorHandler, notFoundHandler } from "./error-handler";
+import type { JobDeps } from "./job-access";
+import type { JobEventBus } from "./job-event-bus";
+import { JobService } from "./job-service";
+import { ApiMetrics } from "./metrics";
+import { openapiRouter } from "./openapi/router";
+import { adminKeysRouter } from "./routes/admin-keys";
+import { adminUiRouter } from "./routes/admin-ui";
+import { healthRouter, type Readiness } from "./routes/health";
+import { jobsRouter } from "./routes/jobs";
+import { signedImageRouter } from "./routes/signed-image";
+import { upstreamsRouter } from "./routes/upstreams";
+import { webhooksRouter } from "./routes/webhooks";
+import { storeAvailable } from "./store-available";
+import { SubmitLimiter } from "./submit-limiter";
+
+export interface AppDeps extends JobDeps {
+  redis: Redis;
+  logger: Logger;
+  readiness: Readiness;
+  maxJsonBytes: number;
+  maxUploadBytes: number;
+  publicUrl?: string | undefined;
+  adminKey?: string | undefined;
+  defaultLimits: KeyLimits;
+  /** This process's subscription to job events (started by the caller). */
+  events: JobEventBus;
+  /** Bearer token for /metrics; open when unset. */
+  metricsToken?: string | undefined;
+  /** Open local mode: no key exists and the api is bound to loopback (see main.ts). */
+  openMode: () => Promise<boolean>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  const metrics = new ApiMetrics(deps);
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // A caller's request id is kept when it is sane, so logs can be joined across services.
+      genReqId: (req, res) => {
+        const incoming = req.headers["x-request-id"];
+        const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader("X-Request-Id", id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
+      customProps: (req) => ({ reqId: req.id }),
+    }),
+  );
+  app.use(metrics.httpMiddleware());
+  app.use(healthRouter(deps.readiness));
+  app.use(metrics.router(deps.metricsToken));
+  app.use(openapiRouter());
+
+  const jobs = new JobService(deps, new SubmitLimiter(deps.redis, deps.prefix));
+  const keys = new KeyResolver({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    adminKey: deps.adminKey,
+    defaults: deps.defaultLimits,
+    openMode: deps.openMode,
+    logger: deps.logger,
+  });
+  const auth = authenticate(keys);
+  app.use(["/admin"], storeAvailable(deps.redis));
+  app.use(adminUiRouter({ ...deps, keys }));
+  app.use(["/v1/jobs", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"], storeAvailable(deps.redis));
+  app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args) }));
+  app.use(["/v1/jobs", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"], auth);
+  app.use(["/v1/upstreams", "/v1/admin"], requireAdmin);
+  app.use(jobsRouter({ ...deps, jobs, jobDeps: deps, metrics }));
+  app.use(upstreamsRouter(deps));
+  app.use(webhooksRouter(deps));
+  app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

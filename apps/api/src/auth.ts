@@ -1,0 +1,84 @@
+import { findApiKey, GatewayError, type KeyLimits, type Logger, tokensEqual } from "@zimage/core";
+import type { RequestHandler } from "express";
+import type { Redis } from "ioredis";
+import { isAdmin, type Principal } from "./principal";
+
+export interface AuthOptions {
+  redis: Redis;
+  prefix: string;
+  /** Bootstrap admin key from ADMIN_API_KEY; compared in constant time, never stored. */
+  adminKey?: string | undefined;
+  defaults: KeyLimits;
+  /** True when no key exists at all and the api is bound to loopback: every caller is the local admin. */
+  openMode: () => Promise<boolean>;
+  logger: Logger;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** Turns API keys into principals; shared by bearer auth and the admin pages' login. */
+export class KeyResolver {
+  readonly local: Principal;
+  private readonly bootstrap: Principal;
+
+  constructor(private readonly opts: AuthOptions) {
+    this.bootstrap = { id: "admin", name: "bootstrap admin", role: "admin", limits: opts.defaults };
+    this.local = { id: "local", name: "local (open mode)", role: "admin", limits: opts.defaults };
+  }
+
+  openMode(): Promise<boolean> {
+    return this.opts.openMode();
+  }
+
+  async principalFor(token: string): Promise<Principal | null> {
+    if (this.opts.adminKey && tokensEqual(token, this.opts.adminKey)) return this.bootstrap;
+    const record = await findApiKey(this.opts.redis, this.opts.prefix, token);
+    if (!record) return null;
+    return {
+      id: record.id,
+      name: record.name,
+      role: record.role,
+      limits: {
+        rate_per_minute: record.rate_per_minute,
+        max_pending: record.max_pending,
+        priority_weight: record.priority_weight,
+      },
+    };
+  }
+
+  /** The principal of a request's Authorization header; undefined when there is no header. */
+  async fromHeader(header: string | undefined): Promise<Principal | null | undefined> {
+    if (!header) return undefined;
+    const token = BEARER.exec(header)?.[1];
+    if (!token) throw new GatewayError("unauthorized", "the Authorization header must be `Bearer <key>`");
+    return this.principalFor(token);
+  }
+}
+
+/**
+ * `Authorization: Bearer <key>` → `res.locals.principal`. A missing or malformed header is 401
+ * `unauthorized`; an unknown or revoked key is 401 `invalid_api_key` (the same answer either way, so
+ * a caller cannot tell a revoked key from a typo).
+ */
+export function authenticate(keys: KeyResolver): RequestHandler {
+  return async (req, res, next) => {
+    const principal = await keys.fromHeader(req.get("authorization"));
+    if (principal === undefined) {
+      if (await keys.openMode()) {
+        res.locals.principal = keys.local;
+        return next();
+      }
+      return next(new GatewayError("unauthorized", "send your API key as `Authorization: Bearer <key>`"));
+    }
+    if (!principal)
+      return next(new GatewayError("invalid_api_key", "the API key is not valid or has been revoked"));
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+export const requireAdmin: RequestHandler = (_req, res, next) => {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p || !isAdmin(p)) return next(new GatewayError("forbidden", "this endpoint needs an admin key"));
+  next();
+};

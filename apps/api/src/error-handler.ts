@@ -1,0 +1,67 @@
+import { ERROR_CODES, type ErrorCode, GatewayError, type Logger } from "@zimage/core";
+import type { ErrorRequestHandler, RequestHandler } from "express";
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** body-parser signals its failures through `type`; these are the client's mistakes. */
+const BODY_PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
+  "entity.too.large": ["payload_too_large", "the request body is too large"],
+  "entity.parse.failed": ["invalid_json", "the request body is not valid JSON"],
+  "entity.verify.failed": ["invalid_request", "the request body could not be verified"],
+  "encoding.unsupported": ["unsupported_media_type", "unsupported content encoding"],
+  "charset.unsupported": ["unsupported_media_type", "unsupported charset"],
+  "request.aborted": ["invalid_request", "the request was aborted"],
+  "request.size.invalid": ["invalid_request", "the request size did not match Content-Length"],
+};
+
+/** ioredis/BullMQ failures that mean "Redis is unreachable right now", which is a 503, not a 500. */
+function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    err.name === "MaxRetriesPerRequestError" ||
+    code === "ECONNREFUSED" ||
+    code === "ECONNRESET" ||
+    /Connection is closed|Stream isn't writeable|connect ETIMEDOUT/.test(err.message)
+  );
+}
+
+/** The single place that turns errors into HTTP responses (STYLE rule 5). */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    let status: number;
+    let body: ErrorBody;
+    if (err instanceof GatewayError) {
+      status = err.status;
+      body = errorBody(err.code, err.message, err.details);
+      const retryAfter = (err.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
+      if (retryAfter) res.setHeader("Retry-After", String(retryAfter));
+      if (status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="zimage-gateway"');
+    } else if (typeof err?.type === "string" && BODY_PARSER_ERRORS[err.type]) {
+      const [code, message] = BODY_PARSER_ERRORS[err.type]!;
+      status = ERROR_CODES[code];
+      body = errorBody(code, message);
+    } else if (isRedisUnavailable(err)) {
+      status = 503;
+      body = errorBody("service_unavailable", "the job store is unavailable; retry shortly");
+      res.setHeader("Retry-After", "5");
+      logger.warn({ err, reqId: req.id }, "redis unavailable");
+    } else {
+      status = 500;
+      body = errorBody("internal_error", "an unexpected error occurred");
+      logger.error({ err, reqId: req.id }, "unhandled error");
+    }
+    res.status(status).json(body);
+  };
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json(errorBody("not_found", `no route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,262 @@
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import {
+  addJob,
+  addPending,
+  checkWebhookUrl,
+  claimIdempotencyKey,
+  coerceFormFields,
+  countPending,
+  describeIssues,
+  editRequestSchema,
+  GatewayError,
+  generateRequestSchema,
+  getDispatchStats,
+  type InputImageRef,
+  indexJob,
+  type JobData,
+  type JobView,
+  markQueued,
+  newJobId,
+  nextFairPriority,
+  notifyWebhook,
+  pendingSize,
+  probeImage,
+  publishJobEvent,
+  releaseIdempotencyKey,
+  removePending,
+} from "@zimage/core";
+import type { ZodType } from "zod";
+import { type JobDeps, loadJob, viewOf } from "./job-access";
+import type { Principal } from "./principal";
+import type { SubmitLimiter } from "./submit-limiter";
+
+export interface UploadedFile {
+  buffer: Buffer;
+  originalname: string;
+}
+
+export interface SubmitOptions {
+  principal: Principal;
+  baseUrl: string;
+  idempotencyKey?: string | undefined;
+}
+
+export interface Submitted {
+  view: JobView;
+  /** False when an Idempotency-Key replay returned the job created earlier. */
+  created: boolean;
+}
+
+function validate<T>(schema: ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw new GatewayError("invalid_request", "the request body is invalid", describeIssues(parsed.error));
+  }
+  return parsed.data;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Job operations behind the HTTP routes: validation, limits, fair-share queueing and the view. */
+export class JobService {
+  constructor(
+    private readonly deps: JobDeps,
+    private readonly limiter: SubmitLimiter,
+  ) {}
+
+  async submitGenerate(body: unknown, opts: SubmitOptions): Promise<Submitted> {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new GatewayError("invalid_request", "the request body must be a JSON object");
+    }
+    if ((body as { kind?: unknown }).kind === "edit") {
+      throw new GatewayError(
+        "invalid_request",
+        "edit jobs are submitted as multipart/form-data with an image file",
+      );
+    }
+    const { kind: _kind, webhook, ...params } = validate(generateRequestSchema, body);
+    const data = {
+      kind: "generate" as const,
+      owner: opts.principal.id,
+      params,
+      ...(await this.webhookOf(webhook)),
+    };
+    return this.submit(data, null, opts);
+  }
+
+  async submitEdit(
+    fields: Record<string, unknown>,
+    file: UploadedFile | undefined,
+    opts: SubmitOptions,
+  ): Promise<Submitted> {
+    const {
+      kind: _kind,
+      webhook,
+      ...params
+    } = validate(editRequestSchema, coerceFormFields(webhookFields(fields)));
+    if (!file) throw new GatewayError("invalid_request", 'an image file is required in the "image" field');
+    const info = probeImage(file.buffer);
+    const ext = info.type === "image/png" ? "png" : "jpg";
+    const input: Omit<InputImageRef, "key" | "bytes"> = {
+      contentType: info.type,
+      // Only a safe basename is kept; the original name is user input shown back to the user.
+      filename: sanitizeFilename(file.originalname, ext),
+      sha256: createHash("sha256").update(file.buffer).digest("hex"),
+      width: info.width,
+      height: info.height,
+    };
+    return this.submit(
+      { kind: "edit", owner: opts.principal.id, params, ...(await this.webhookOf(webhook)) },
+      { ...input, buffer: file.buffer, ext },
+      opts,
+    );
+  }
+
+  private async submit(
+    data: Omit<JobData, "input">,
+    upload: (Omit<InputImageRef, "key" | "bytes"> & { buffer: Buffer; ext: string }) | null,
+    opts: SubmitOptions,
+  ): Promise<Submitted> {
+    const { principal } = opts;
+    const id = newJobId();
+    const idemKey = opts.idempotencyKey;
+    if (idemKey !== undefined) {
+      if (!IDEMPOTENCY_KEY.test(idemKey)) {
+        throw new GatewayError(
+          "invalid_idempotency_key",
+          "Idempotency-Key must be 1-255 printable ASCII characters",
+        );
+      }
+      const fingerprint = createHash("sha256")
+        .update(JSON.stringify([data.kind, data.params, upload?.sha256 ?? null]))
+        .digest("hex");
+      const claim = await claimIdempotencyKey(
+        this.deps.redis,
+        this.deps.prefix,
+        principal.id,
+        idemKey,
+        id,
+        fingerprint,
+      );
+      if (!claim.claimed) {
+        if (claim.fingerprint !== fingerprint) {
+          throw new GatewayError(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+          );
+        }
+        return { view: await this.getView(principal, claim.jobId, opts.baseUrl), created: false };
+      }
+    }
+    let inputKey: string | null = null;
+    try {
+      await this.limiter.consume(principal.id, principal.limits.rate_per_minute);
+      const pending = await this.pendingCount(principal);
+      if (pending >= principal.limits.max_pending) {
+        const stats = await getDispatchStats(this.deps.redis, this.deps.prefix);
+        const retryAfter = Math.max(1, Math.ceil((stats.avgJobMs ?? 30_000) / 1000));
+        throw new GatewayError(
+          "too_many_pending_jobs",
+          `you have ${pending} jobs queued or running, the most allowed is ${principal.limits.max_pending}`,
+          { retry_after_seconds: retryAfter },
+        );
+      }
+      let input: InputImageRef | undefined;
+      if (upload) {
+        const { buffer, ext, ...meta } = upload;
+        inputKey = `inputs/${id}/input.${ext}`;
+        const saved = await this.deps.store.put(inputKey, buffer, { contentType: meta.contentType });
+        input = { ...meta, key: inputKey, bytes: saved.size };
+      }
+      // Fair share (start-time fair queuing, see packages/core/src/store/fair-share.ts): 500 jobs from
+      // one user queue behind everyone else's next job instead of in front of it.
+      const priority = await nextFairPriority(
+        this.deps.redis,
+        this.deps.prefix,
+        principal.id,
+        principal.limits.priority_weight,
+      );
+      await indexJob(this.deps.redis, this.deps.prefix, principal.id, id);
+      await addPending(this.deps.redis, this.deps.prefix, principal.id, id);
+      await markQueued(this.deps.redis, this.deps.prefix, id, Date.now());
+      await addJob(this.deps.queue, id, input ? { ...data, input } : data, priority);
+    } catch (err) {
+      // Nothing is left behind for a job that was never acknowledged.
+      await Promise.allSettled([
+        idemKey !== undefined
+          ? releaseIdempotencyKey(this.deps.redis, this.deps.prefix, principal.id, idemKey)
+          : null,
+        inputKey ? this.deps.store.delete(inputKey) : null,
+        removePending(this.deps.redis, this.deps.prefix, principal.id, id),
+      ]);
+      throw err;
+    }
+    await publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed" }).catch(() => {});
+    await notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(() => {});
+    return { view: await this.getView(principal, id, opts.baseUrl), created: true };
+  }
+
+  /** The SSRF guard runs at submit (and again before each delivery: DNS can change). */
+  private async webhookOf(
+    webhook: { url: string; events: NonNullable<JobData["webhook"]>["events"] } | undefined,
+  ) {
+    if (!webhook) return {};
+    const url = await checkWebhookUrl(webhook.url, this.deps.webhookPolicy);
+    return { webhook: { url: url.toString(), events: webhook.events } };
+  }
+
+  /** Below the limit the recorded count is trusted; at the limit it is checked against the queue. */
+  private async pendingCount(principal: Principal): Promise<number> {
+    const size = await pendingSize(this.deps.redis, this.deps.prefix, principal.id);
+    if (size < principal.limits.max_pending) return size;
+    return countPending(this.deps.redis, this.deps.prefix, principal.id, async (ids) => {
+      const states = await Promise.all(ids.map((id) => this.deps.queue.getJobState(id)));
+      return states.map((s) => s === "waiting" || s === "prioritized" || s === "delayed" || s === "active");
+    });
+  }
+
+  async getView(principal: Principal, id: string, baseUrl: string): Promise<JobView> {
+    return viewOf(this.deps, await loadJob(this.deps, principal, id), baseUrl);
+  }
+
+  async openImage(
+    principal: Principal,
+    id: string,
+    index: string,
+  ): Promise<{ stream: NodeJS.ReadableStream | Readable; size: number; sha256: string; filename: string }> {
+    const snapshot = await loadJob(this.deps, principal, id);
+    if (snapshot.state !== "completed") {
+      if (snapshot.state === "failed")
+        throw new GatewayError("image_not_found", "the job has no images: it did not succeed");
+      throw new GatewayError(
+        "job_not_finished",
+        "the job has not finished yet; poll it or wait for its result",
+      );
+    }
+    const i = /^\d{1,2}$/.test(index) ? Number(index) : -1;
+    const image = snapshot.returnvalue?.images[i];
+    if (!image) throw new GatewayError("image_not_found", `the job has no image ${JSON.stringify(index)}`);
+    const { stream, size } = await this.deps.store.stream(image.key).catch(() => {
+      throw new GatewayError("image_not_found", "the image file is no longer stored");
+    });
+    return { stream, size, sha256: image.sha256, filename: `${id}-${i}.png` };
+  }
+}
+
+/** Multipart forms send the webhook as `webhook_url` and `webhook_events` (comma-separated). */
+function webhookFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const { webhook_url, webhook_events, ...rest } = fields;
+  if (webhook_url === undefined && webhook_events === undefined) return rest;
+  const events =
+    typeof webhook_events === "string" ? webhook_events.split(",").map((e) => e.trim()) : webhook_events;
+  return { ...rest, webhook: events === undefined ? { url: webhook_url } : { url: webhook_url, events } };
+}
+
+function sanitizeFilename(name: string, ext: string): string {
+  const base = name
+    .replace(/^.*[\\/]/, "")
+    .replace(/[^A-Za-z0-9._-]/g, "_")
+    .slice(0, 100);
+  return base && base !== "." && base !== ".." ? base : `input.${ext}`;
+}

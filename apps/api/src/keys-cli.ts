@@ -1,0 +1,127 @@
+/**
+ * `pnpm keys <command>`: manage API keys directly in Redis (works before any admin key exists).
+ *   create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N]
+ *   list
+ *   revoke ID
+ *   set-limits ID [--rate N] [--max-pending N] [--weight N]
+ * Add --json for machine-readable output. Exit codes: 0 ok, 1 failure, 2 usage error.
+ */
+import { parseArgs } from "node:util";
+import {
+  type ApiKeyRecord,
+  createApiKey,
+  createRedis,
+  listApiKeys,
+  loadConfigOrExit,
+  revokeApiKey,
+  setApiKeyLimits,
+} from "@zimage/core";
+
+const USAGE = `usage: pnpm keys create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N]
+       pnpm keys list
+       pnpm keys revoke ID
+       pnpm keys set-limits ID [--rate N] [--max-pending N] [--weight N]
+options: --json   print JSON`;
+
+function usage(message?: string): never {
+  if (message) process.stderr.write(`${message}\n`);
+  process.stderr.write(`${USAGE}\n`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    allowPositionals: true,
+    options: {
+      name: { type: "string" },
+      role: { type: "string" },
+      rate: { type: "string" },
+      "max-pending": { type: "string" },
+      weight: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+}
+try {
+  parsed = parse();
+} catch (err) {
+  usage((err as Error).message);
+}
+const { values, positionals } = parsed;
+if (values.help) usage();
+
+function positiveInt(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    usage(`--${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+const limits = {
+  rate_per_minute: positiveInt("rate", values.rate),
+  max_pending: positiveInt("max-pending", values["max-pending"]),
+  priority_weight: positiveInt("weight", values.weight),
+};
+
+function show(records: ApiKeyRecord[]) {
+  if (values.json) return process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+  for (const r of records) {
+    process.stdout.write(
+      `${r.id}  ${r.prefix}…  ${r.role.padEnd(5)}  ${r.revoked_at ? "revoked" : "active "}  rate=${r.rate_per_minute}/min  max_pending=${r.max_pending}  weight=${r.priority_weight}  ${r.name}\n`,
+    );
+  }
+}
+
+const config = loadConfigOrExit();
+const redis = createRedis(config.REDIS_URL, "client", { lazyConnect: true });
+redis.on("error", () => {});
+const [command, id] = positionals;
+try {
+  await redis.connect();
+  switch (command) {
+    case "create": {
+      if (!values.name) usage("create needs --name");
+      const role = values.role ?? "user";
+      if (role !== "user" && role !== "admin") usage("--role must be user or admin");
+      const { key, record } = await createApiKey(redis, config.QUEUE_PREFIX, {
+        name: values.name,
+        role,
+        rate_per_minute: limits.rate_per_minute ?? config.DEFAULT_RATE_PER_MINUTE,
+        max_pending: limits.max_pending ?? config.DEFAULT_MAX_PENDING,
+        priority_weight: limits.priority_weight ?? 1,
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify({ ...record, key }, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `${key}\n\nkey ${record.id} (${record.role}) created for "${record.name}". It is shown only this once.\n`,
+        );
+      break;
+    }
+    case "list":
+      show(await listApiKeys(redis, config.QUEUE_PREFIX));
+      break;
+    case "revoke": {
+      if (!id) usage("revoke needs an ID");
+      const record = await revokeApiKey(redis, config.QUEUE_PREFIX, id);
+      if (!record) throw new Error(`no API key with id ${id}`);
+      show([record]);
+      break;
+    }
+    case "set-limits": {
+      if (!id) usage("set-limits needs an ID");
+      const record = await setApiKeyLimits(redis, config.QUEUE_PREFIX, id, limits);
+      if (!record) throw new Error(`no API key with id ${id}`);
+      show([record]);
+      break;
+    }
+    default:
+      usage(command ? `unknown command ${command}` : undefined);
+  }
+} catch (err) {
+  process.stderr.write(`error: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+} finally {
+  redis.disconnect();
+}

@@ -1,0 +1,87 @@
+import {
+  createMetricsRegistry,
+  GatewayError,
+  METRIC_PREFIX,
+  metricsAuthorized,
+  oldestQueuedAt,
+} from "@zimage/core";
+import type { Queue } from "bullmq";
+import { type RequestHandler, Router } from "express";
+import type { Redis } from "ioredis";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+const QUEUE_STATES = ["waiting", "prioritized", "active", "delayed", "completed", "failed"] as const;
+
+/** The api's Prometheus series (docs/metrics.md). Queue gauges are read from Redis at scrape time. */
+export class ApiMetrics {
+  readonly registry: Registry;
+  readonly jobsSubmitted: Counter<"kind">;
+  readonly jobsCanceled: Counter<"kind">;
+  private readonly httpDuration: Histogram<"method" | "route" | "status_code">;
+
+  constructor(deps: { queue: Queue; redis: Redis; prefix: string }) {
+    const registry = createMetricsRegistry("api");
+    this.registry = registry;
+    this.httpDuration = new Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: "HTTP request duration by route template and status",
+      labelNames: ["method", "route", "status_code"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.jobsSubmitted = new Counter({
+      name: `${METRIC_PREFIX}jobs_submitted_total`,
+      help: "Jobs accepted for the queue",
+      labelNames: ["kind"],
+      registers: [registry],
+    });
+    this.jobsCanceled = new Counter({
+      name: `${METRIC_PREFIX}jobs_canceled_total`,
+      help: "Jobs canceled by their owner",
+      labelNames: ["kind"],
+      registers: [registry],
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}queue_jobs`,
+      help: "Jobs in the queue by state, read at scrape time",
+      labelNames: ["state"],
+      registers: [registry],
+      async collect() {
+        const counts = await deps.queue.getJobCounts(...QUEUE_STATES);
+        for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}queue_oldest_job_age_seconds`,
+      help: "Age of the oldest job still waiting for its first dispatch (0 when none)",
+      registers: [registry],
+      async collect() {
+        const at = await oldestQueuedAt(deps.redis, deps.prefix);
+        this.set(at === null ? 0 : Math.max(0, (Date.now() - at) / 1000));
+      },
+    });
+  }
+
+  /** Times every request; the route label is the matched template, never the raw path (ids). */
+  httpMiddleware(): RequestHandler {
+    return (req, res, next) => {
+      const end = this.httpDuration.startTimer();
+      res.once("finish", () => {
+        const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+        end({ method: req.method, route, status_code: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+
+  router(token: string | undefined): Router {
+    const router = Router();
+    router.get("/metrics", async (req, res) => {
+      if (!metricsAuthorized(token, req.get("authorization"))) {
+        throw new GatewayError("unauthorized", "send the metrics token as `Authorization: Bearer <token>`");
+      }
+      res.set("Content-Type", this.registry.contentType).send(await this.registry.metrics());
+    });
+    return router;
+  }
+}

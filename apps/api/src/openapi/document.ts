@@ -1,0 +1,593 @@
+import {
+  ERROR_CODES,
+  editRequestSchema,
+  generateRequestSchema,
+  JOB_STATUSES,
+  jobViewSchema,
+} from "@zimage/core";
+import { z } from "zod";
+
+/**
+ * The OpenAPI 3.1 description of every endpoint, served at /openapi.json and rendered at /docs.
+ * Request and job shapes come from the same zod schemas the api validates with, so they cannot drift;
+ * a test checks that every Express route is here and every path here is routed.
+ */
+const json = (schema: z.ZodType, io: "input" | "output") => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io,
+    unrepresentable: "any",
+  }) as Record<string, unknown>;
+  return rest;
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ref("ErrorBody") } },
+});
+const jsonBody = (schema: object, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const idParam = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$" },
+};
+const keyIdParam = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", pattern: "^[a-z0-9]{8}$" },
+};
+const open = { security: [] as unknown[] };
+const authErrors = {
+  "401": error("No, malformed, unknown or revoked API key (`unauthorized`, `invalid_api_key`)"),
+  "503": error("Redis is unreachable (`service_unavailable`, with Retry-After)"),
+};
+const adminErrors = { ...authErrors, "403": error("Needs an admin key (`forbidden`)") };
+
+const limits = {
+  rate_per_minute: { type: "integer", minimum: 1, maximum: 100000, description: "submits per minute" },
+  max_pending: {
+    type: "integer",
+    minimum: 1,
+    maximum: 1000000,
+    description: "queued + running jobs at once",
+  },
+  priority_weight: { type: "integer", minimum: 1, maximum: 100, description: "fair-share weight" },
+};
+
+export const openapiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "Z-Image Gateway",
+    version: "0.1.0",
+    description:
+      "Asynchronous job API in front of self-hosted Z-Image GPU servers: submit text-to-image and image-to-image jobs, get an id at once, poll and download the PNGs. Errors are `{error: {code, message, details?}}` with a stable code.",
+  },
+  servers: [{ url: "/" }],
+  security: [{ bearer: [] }],
+  components: {
+    securitySchemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        description: "An API key `zk_<id>_<secret>` (or ADMIN_API_KEY).",
+      },
+      metricsToken: {
+        type: "http",
+        scheme: "bearer",
+        description: "METRICS_TOKEN, when the gateway sets one.",
+      },
+    },
+    schemas: {
+      GenerateRequest: json(generateRequestSchema, "input"),
+      EditRequest: json(editRequestSchema, "input"),
+      Job: json(jobViewSchema, "output"),
+      JobList: {
+        type: "object",
+        required: ["object", "data", "next_cursor", "has_more"],
+        properties: {
+          object: { const: "list" },
+          data: { type: "array", items: ref("Job") },
+          next_cursor: { type: ["string", "null"], description: "pass as `cursor` for the next page" },
+          has_more: { type: "boolean" },
+        },
+      },
+      ErrorBody: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: {
+            type: "object",
+            required: ["code", "message"],
+            properties: {
+              code: { type: "string", enum: Object.keys(ERROR_CODES) },
+              message: { type: "string" },
+              details: {},
+            },
+          },
+        },
+      },
+      ApiKey: {
+        type: "object",
+        required: ["id", "name", "role", "prefix", "created_at", "revoked_at", ...Object.keys(limits)],
+        properties: {
+          id: { type: "string" },
+          name: { type: "string" },
+          role: { enum: ["admin", "user"] },
+          prefix: { type: "string", description: "the key's first characters, to recognise it" },
+          created_at: { type: "string", format: "date-time" },
+          revoked_at: { type: ["string", "null"], format: "date-time" },
+          ...limits,
+        },
+      },
+      Upstream: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          url: { type: ["string", "null"] },
+          up: { type: ["boolean", "null"] },
+          model_loaded: { type: ["boolean", "null"] },
+          busy: { type: "boolean" },
+          current_job: { type: ["string", "null"] },
+          owner: { type: ["string", "null"], description: "the worker process holding the upstream's lease" },
+          jobs_done: { type: "integer" },
+          last_job_at: { type: ["string", "null"] },
+          last_unload_at: { type: ["string", "null"] },
+          unloads: { type: "integer" },
+          last_error: { type: ["string", "null"] },
+          checked_at: { type: ["string", "null"] },
+        },
+      },
+      Readiness: {
+        type: "object",
+        properties: {
+          status: { enum: ["ready", "not_ready"] },
+          checks: { type: "object", additionalProperties: { type: "string" } },
+        },
+      },
+    },
+  },
+  paths: {
+    "/v1/jobs": {
+      post: {
+        operationId: "createJob",
+        summary: "Submit a job",
+        description:
+          "JSON body: text-to-image. multipart/form-data with one PNG or JPEG in `image` plus the same fields as text: image-to-image. Queued fairly across users; answers at once.",
+        parameters: [
+          {
+            name: "Idempotency-Key",
+            in: "header",
+            required: false,
+            schema: { type: "string", maxLength: 255 },
+            description:
+              "Same key + same request within 24 h returns the same job (200); a different request is 409.",
+          },
+          {
+            name: "Prefer",
+            in: "header",
+            required: false,
+            schema: { type: "string", examples: ["wait=30"] },
+            description:
+              "`wait=N` (N up to 60 s): answer 200 with the finished job if it finishes within N seconds, else 202 as usual.",
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": { schema: ref("GenerateRequest") },
+            "multipart/form-data": {
+              schema: {
+                allOf: [
+                  ref("EditRequest"),
+                  {
+                    type: "object",
+                    required: ["image"],
+                    properties: { image: { type: "string", contentMediaType: "image/png" } },
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responses: {
+          "202": {
+            ...jsonBody(ref("Job"), "Queued; `Location` points at the job"),
+            headers: { Location: { schema: { type: "string" } } },
+          },
+          "200": jsonBody(ref("Job"), "The finished job (Prefer: wait), or an Idempotency-Key replay"),
+          "400": error(
+            "Invalid fields, JSON or image (`invalid_request`, `invalid_json`, `invalid_image`, `invalid_idempotency_key`), or a refused webhook URL (`webhook_url_forbidden`)",
+          ),
+          "409": error("Idempotency-Key reused with a different request (`idempotency_key_reused`)"),
+          "413": error("Body or upload too large (`payload_too_large`)"),
+          "415": error("Neither JSON nor multipart (`unsupported_media_type`)"),
+          "429": error(
+            "Submit rate or pending-job limit (`rate_limited`, `too_many_pending_jobs`), with Retry-After",
+          ),
+          ...authErrors,
+        },
+      },
+      get: {
+        operationId: "listJobs",
+        summary: "List your jobs, newest first",
+        parameters: [
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+          {
+            name: "cursor",
+            in: "query",
+            schema: { type: "string" },
+            description: "`next_cursor` of the previous page",
+          },
+          { name: "status", in: "query", schema: { enum: [...JOB_STATUSES] } },
+          { name: "created_after", in: "query", schema: { type: "string", format: "date-time" } },
+          { name: "created_before", in: "query", schema: { type: "string", format: "date-time" } },
+          { name: "owner", in: "query", schema: { type: "string" }, description: "admins: one key's jobs" },
+        ],
+        responses: {
+          "200": jsonBody(ref("JobList"), "A page of jobs"),
+          "400": error("Invalid query"),
+          ...adminErrors,
+        },
+      },
+    },
+    "/v1/jobs/{id}": {
+      get: {
+        operationId: "getJob",
+        summary: "Get a job",
+        parameters: [
+          idParam,
+          {
+            name: "wait",
+            in: "query",
+            schema: { type: "integer", minimum: 0, maximum: 60 },
+            description: "Seconds to wait for the job to finish before answering with its state then",
+          },
+        ],
+        responses: {
+          "200": jsonBody(ref("Job"), "The job"),
+          "404": error("No such job, or not yours (`job_not_found`)"),
+          "410": error("Deleted after RESULT_TTL (`job_gone`)"),
+          ...authErrors,
+        },
+      },
+      delete: {
+        operationId: "cancelJob",
+        summary: "Cancel a job",
+        description:
+          "Queued: removed. Running: reads canceled at once; the GPU finishes and the result is discarded.",
+        parameters: [idParam],
+        responses: {
+          "200": jsonBody(ref("Job"), "The canceled job"),
+          "404": error("No such job, or not yours"),
+          "409": error("Already succeeded or failed (`job_not_cancelable`)"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/jobs/{id}/events": {
+      get: {
+        operationId: "streamJobEvents",
+        summary: "Server-sent events: the job view on each change, then the stream ends",
+        description:
+          "`event: job` with the job view as data and an opaque `id`; reconnect with `Last-Event-ID` to get the job again only if it changed. Heartbeat comments every 15 s.",
+        parameters: [
+          idParam,
+          { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } },
+        ],
+        responses: {
+          "200": {
+            description: "text/event-stream",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+          "404": error("No such job, or not yours"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/jobs/{id}/cancel": {
+      post: {
+        operationId: "cancelJobPost",
+        summary: "Cancel a job (POST form of DELETE /v1/jobs/{id})",
+        parameters: [idParam],
+        responses: {
+          "200": jsonBody(ref("Job"), "The canceled job"),
+          "404": error("No such job, or not yours"),
+          "409": error("Already succeeded or failed"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/jobs/{id}/images/{index}": {
+      get: {
+        operationId: "getJobImage",
+        summary: "Download an image of a succeeded job",
+        description: "With the signed `expires` and `sig` from a job view's image URL, no API key is needed.",
+        security: [{ bearer: [] }, {}],
+        parameters: [
+          idParam,
+          { name: "index", in: "path", required: true, schema: { type: "integer", minimum: 0, maximum: 3 } },
+          { name: "expires", in: "query", required: false, schema: { type: "integer" } },
+          { name: "sig", in: "query", required: false, schema: { type: "string" } },
+        ],
+        responses: {
+          "200": {
+            description: "The PNG",
+            content: { "image/png": { schema: { type: "string", contentMediaType: "image/png" } } },
+          },
+          "404": error("No such job or image (`job_not_found`, `image_not_found`)"),
+          "403": error("Signed URL altered or expired (`signed_url_invalid`, `signed_url_expired`)"),
+          "409": error("The job has not finished (`job_not_finished`)"),
+          "410": error("Deleted after RESULT_TTL (`job_gone`)"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/jobs/{id}/deliveries": {
+      get: {
+        operationId: "listJobDeliveries",
+        summary: "The job's webhook delivery attempts",
+        parameters: [idParam],
+        responses: {
+          "200": jsonBody(
+            {
+              type: "object",
+              properties: {
+                object: { const: "list" },
+                data: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      webhook_id: { type: "string" },
+                      event: { type: "string" },
+                      attempt: { type: "integer" },
+                      at: { type: "string", format: "date-time" },
+                      url: { type: "string" },
+                      status_code: { type: ["integer", "null"] },
+                      error: { type: ["string", "null"] },
+                      duration_ms: { type: "integer" },
+                      next_retry_at: { type: ["string", "null"], format: "date-time" },
+                    },
+                  },
+                },
+              },
+            },
+            "Attempts, oldest first",
+          ),
+          "404": error("No such job, or not yours"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/webhook-secret": {
+      get: {
+        operationId: "getWebhookSecret",
+        summary: "Your key's webhook signing secret (Standard Webhooks, whsec_…)",
+        responses: {
+          "200": jsonBody({ type: "object", properties: { secret: { type: "string" } } }, "The secret"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/webhook-secret/rotate": {
+      post: {
+        operationId: "rotateWebhookSecret",
+        summary: "Replace your webhook signing secret; deliveries from now on use the new one",
+        responses: {
+          "200": jsonBody({ type: "object", properties: { secret: { type: "string" } } }, "The new secret"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/upstreams": {
+      get: {
+        operationId: "listUpstreams",
+        summary: "Each upstream's state (admin)",
+        responses: {
+          "200": jsonBody(
+            {
+              type: "object",
+              properties: { object: { const: "list" }, data: { type: "array", items: ref("Upstream") } },
+            },
+            "Upstreams",
+          ),
+          ...adminErrors,
+        },
+      },
+    },
+    "/v1/admin/keys": {
+      post: {
+        operationId: "createKey",
+        summary: "Create an API key (admin); the key is in this answer only",
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["name"],
+                additionalProperties: false,
+                properties: {
+                  name: { type: "string", minLength: 1, maxLength: 100 },
+                  role: { enum: ["admin", "user"], default: "user" },
+                  ...limits,
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "201": jsonBody(
+            {
+              allOf: [
+                ref("ApiKey"),
+                { type: "object", required: ["key"], properties: { key: { type: "string" } } },
+              ],
+            },
+            "Created",
+          ),
+          "400": error("Invalid fields"),
+          ...adminErrors,
+        },
+      },
+      get: {
+        operationId: "listKeys",
+        summary: "List API keys (admin)",
+        responses: {
+          "200": jsonBody(
+            {
+              type: "object",
+              properties: { object: { const: "list" }, data: { type: "array", items: ref("ApiKey") } },
+            },
+            "Keys",
+          ),
+          ...adminErrors,
+        },
+      },
+    },
+    "/v1/admin/keys/{id}": {
+      patch: {
+        operationId: "setKeyLimits",
+        summary: "Change a key's limits (admin)",
+        parameters: [keyIdParam],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: { type: "object", additionalProperties: false, properties: limits },
+            },
+          },
+        },
+        responses: {
+          "200": jsonBody(ref("ApiKey"), "Updated"),
+          "400": error("Invalid fields"),
+          "404": error("No such key"),
+          ...adminErrors,
+        },
+      },
+      delete: {
+        operationId: "revokeKey",
+        summary: "Revoke a key (admin); it stops working on the next request",
+        parameters: [keyIdParam],
+        responses: { "200": jsonBody(ref("ApiKey"), "Revoked"), "404": error("No such key"), ...adminErrors },
+      },
+    },
+    "/admin/login": {
+      get: {
+        operationId: "adminLoginPage",
+        summary: "Sign-in page of the queue admin",
+        ...open,
+        responses: { "200": { description: "HTML form" } },
+      },
+      post: {
+        operationId: "adminLogin",
+        summary: "Exchange an admin key for an HttpOnly session cookie",
+        ...open,
+        requestBody: {
+          required: true,
+          content: {
+            "application/x-www-form-urlencoded": {
+              schema: { type: "object", required: ["key"], properties: { key: { type: "string" } } },
+            },
+          },
+        },
+        responses: {
+          "303": { description: "Signed in; redirected to /admin/queues" },
+          "401": { description: "Not an admin key" },
+        },
+      },
+    },
+    "/admin/queues": {
+      get: {
+        operationId: "queueAdmin",
+        summary:
+          "bull-board queue admin (admins; session cookie or bearer). Its own UI routes live below this path.",
+        responses: {
+          "200": { description: "HTML" },
+          "303": { description: "Browser without a session: to /admin/login" },
+          "401": error("Not signed in"),
+          "403": error("Not an admin"),
+        },
+      },
+    },
+    "/admin/logout": {
+      post: {
+        operationId: "adminLogout",
+        summary: "End the admin session",
+        ...open,
+        responses: { "303": { description: "Signed out" } },
+      },
+    },
+    "/health": {
+      get: {
+        operationId: "health",
+        summary: "The process is alive",
+        ...open,
+        responses: { "200": jsonBody({ type: "object" }, "ok") },
+      },
+    },
+    "/ready": {
+      get: {
+        operationId: "ready",
+        summary: "Dependencies reachable",
+        ...open,
+        responses: {
+          "200": jsonBody(ref("Readiness"), "Ready"),
+          "503": jsonBody(ref("Readiness"), "Not ready"),
+        },
+      },
+    },
+    "/metrics": {
+      get: {
+        operationId: "metrics",
+        summary: "Prometheus metrics (docs/metrics.md)",
+        security: [{}, { metricsToken: [] }],
+        responses: {
+          "200": {
+            description: "Prometheus text exposition",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+          "401": error("METRICS_TOKEN is set and was not sent"),
+        },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "openapi",
+        summary: "This document",
+        ...open,
+        responses: { "200": jsonBody({ type: "object" }, "OpenAPI 3.1") },
+      },
+    },
+    "/docs/docs.js": {
+      get: {
+        operationId: "docsScript",
+        summary: "Script of /docs",
+        ...open,
+        responses: { "200": { description: "JavaScript" } },
+      },
+    },
+    "/docs/docs.css": {
+      get: {
+        operationId: "docsStyle",
+        summary: "Style of /docs",
+        ...open,
+        responses: { "200": { description: "CSS" } },
+      },
+    },
+    "/docs": {
+      get: {
+        operationId: "docs",
+        summary: "This document, rendered",
+        ...open,
+        responses: { "200": { description: "HTML" } },
+      },
+    },
+  },
+};

@@ -1,0 +1,110 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { ExpressAdapter } from "@bull-board/express";
+import type { Queue } from "bullmq";
+import cookieParser from "cookie-parser";
+import express, { type RequestHandler, Router } from "express";
+import type { Redis } from "ioredis";
+import {
+  createSession,
+  endSession,
+  readSession,
+  SESSION_COOKIE,
+  SESSION_TTL_SECONDS,
+} from "../admin-session";
+import type { KeyResolver } from "../auth";
+import { isAdmin, type Principal } from "../principal";
+
+const BASE = "/admin/queues";
+
+const loginPage = (message = "") => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Z-Image Gateway admin sign-in</title>
+<style>body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#111}
+label{display:block;margin:1rem 0 .3rem}input{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}
+button{margin-top:1rem;padding:.5rem 1rem;font:inherit}p[role=alert]{color:#a00}</style></head>
+<body><h1>Queue admin</h1>
+${message ? `<p role="alert">${message}</p>` : ""}
+<form method="post" action="/admin/login"><label for="key">Admin API key</label>
+<input id="key" name="key" type="password" autocomplete="off" required autofocus>
+<button type="submit">Sign in</button></form></body></html>`;
+
+/**
+ * bull-board at /admin/queues for admins. Browsers sign in once at /admin/login: the admin key is
+ * exchanged for an HttpOnly, SameSite=Strict session cookie (the key never stays in the browser);
+ * scripts may send `Authorization: Bearer <admin key>` instead.
+ */
+export function adminUiRouter(deps: {
+  queue: Queue;
+  redis: Redis;
+  prefix: string;
+  keys: KeyResolver;
+}): Router {
+  const router = Router();
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BASE);
+  createBullBoard({ queues: [new BullMQAdapter(deps.queue, { readOnlyMode: false })], serverAdapter });
+
+  const sessionPrincipal = async (
+    cookie: string | undefined,
+    header: string | undefined,
+  ): Promise<Principal | null> => {
+    const fromHeader = await deps.keys.fromHeader(header).catch(() => null);
+    if (fromHeader !== undefined) return fromHeader;
+    const fromCookie = await readSession(deps.redis, deps.prefix, cookie);
+    if (fromCookie) return fromCookie;
+    return (await deps.keys.openMode()) ? deps.keys.local : null;
+  };
+
+  const requireAdminSession: RequestHandler = async (req, res, next) => {
+    const principal = await sessionPrincipal(req.cookies?.[SESSION_COOKIE], req.get("authorization"));
+    if (principal && isAdmin(principal)) return next();
+    if (req.accepts(["html", "json"]) === "html") return res.redirect(303, "/admin/login");
+    res.status(principal ? 403 : 401).json({
+      error: principal
+        ? { code: "forbidden", message: "the queue admin needs an admin key" }
+        : {
+            code: "unauthorized",
+            message: "sign in at /admin/login or send `Authorization: Bearer <admin key>`",
+          },
+    });
+  };
+
+  router.use("/admin", cookieParser());
+  const page: RequestHandler = (_req, res, next) => {
+    // No external resources; the login form posts only to this origin.
+    res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    next();
+  };
+  router.get("/admin/login", page, (_req, res) => {
+    res.type("html").send(loginPage());
+  });
+  router.post(
+    "/admin/login",
+    page,
+    express.urlencoded({ extended: false, limit: "4kb" }),
+    async (req, res) => {
+      const key = typeof req.body?.key === "string" ? req.body.key.trim() : "";
+      const principal = key ? await deps.keys.principalFor(key) : null;
+      if (!principal || !isAdmin(principal)) {
+        return res.status(401).type("html").send(loginPage("That is not a valid admin key."));
+      }
+      const id = await createSession(deps.redis, deps.prefix, principal);
+      res.cookie(SESSION_COOKIE, id, {
+        httpOnly: true,
+        sameSite: "strict",
+        secure: req.secure,
+        path: "/admin",
+        maxAge: SESSION_TTL_SECONDS * 1000,
+      });
+      res.redirect(303, BASE);
+    },
+  );
+  router.post("/admin/logout", async (req, res) => {
+    await endSession(deps.redis, deps.prefix, req.cookies?.[SESSION_COOKIE]);
+    res.clearCookie(SESSION_COOKIE, { path: "/admin" });
+    res.redirect(303, "/admin/login");
+  });
+  router.use(BASE, requireAdminSession, serverAdapter.getRouter());
+  return router;
+}

@@ -1,0 +1,131 @@
+import { GatewayError, notifyWebhook, publishJobEvent } from "@zimage/core";
+import express, { type Request, type Response, Router } from "express";
+import type { JobDeps } from "../job-access";
+import { loadJob } from "../job-access";
+import { cancelJob } from "../job-cancellation";
+import type { JobEventBus } from "../job-event-bus";
+import { streamJobEvents } from "../job-event-stream";
+import { listJobs } from "../job-listing";
+import type { JobService } from "../job-service";
+import { isFinished, preferredWait, queryWait, waitForFinish } from "../job-wait";
+import type { ApiMetrics } from "../metrics";
+import type { Principal } from "../principal";
+import { imageUpload } from "../upload";
+import { sendImage } from "./signed-image";
+
+export interface JobsRouterOptions {
+  jobs: JobService;
+  jobDeps: JobDeps;
+  maxJsonBytes: number;
+  maxUploadBytes: number;
+  publicUrl?: string | undefined;
+  metrics: ApiMetrics;
+  events: JobEventBus;
+}
+
+/** Aborts when the client goes away, so a long wait does not outlive its request. */
+function clientGone(req: Request): AbortSignal {
+  const controller = new AbortController();
+  req.once("close", () => controller.abort());
+  return controller.signal;
+}
+
+const principalOf = (res: Response) => res.locals.principal as Principal;
+
+export function jobsRouter(opts: JobsRouterOptions): Router {
+  const router = Router();
+  const json = express.json({ limit: opts.maxJsonBytes, strict: true });
+  const upload = imageUpload(opts.maxUploadBytes);
+  const baseUrl = (req: Request) => opts.publicUrl ?? `${req.protocol}://${req.get("host")}`;
+
+  router.post("/v1/jobs", (req, res, next) => {
+    if (req.is("application/json")) return json(req, res, next);
+    if (req.is("multipart/form-data")) return upload(req, res, next);
+    next(
+      new GatewayError(
+        "unsupported_media_type",
+        "send application/json for text-to-image or multipart/form-data with an image for image-to-image",
+      ),
+    );
+  });
+
+  router.post("/v1/jobs", async (req, res) => {
+    const submit = {
+      principal: principalOf(res),
+      baseUrl: baseUrl(req),
+      idempotencyKey: req.get("idempotency-key"),
+    };
+    const { view, created } = req.is("multipart/form-data")
+      ? await opts.jobs.submitEdit(req.body ?? {}, req.file, submit)
+      : await opts.jobs.submitGenerate(req.body, submit);
+    if (created) opts.metrics.jobsSubmitted.inc({ kind: view.kind });
+    const wait = preferredWait(req.get("prefer"));
+    if (wait > 0) {
+      const principal = principalOf(res);
+      const last = await waitForFinish(
+        opts.events,
+        view,
+        () => opts.jobs.getView(principal, view.id, baseUrl(req)),
+        wait,
+        clientGone(req),
+      );
+      res.set("Preference-Applied", `wait=${wait}`);
+      // Finished within the wait: the result itself (200); otherwise the usual acknowledgement.
+      if (isFinished(last)) return res.status(200).location(`/v1/jobs/${last.id}`).json(last);
+      return res
+        .status(created ? 202 : 200)
+        .location(`/v1/jobs/${last.id}`)
+        .json(last);
+    }
+    // An Idempotency-Key replay answers 200 with the job the first request created.
+    res
+      .status(created ? 202 : 200)
+      .location(`/v1/jobs/${view.id}`)
+      .json(view);
+  });
+
+  router.get("/v1/jobs", async (req, res) => {
+    res.json(await listJobs(opts.jobDeps, principalOf(res), req.query, baseUrl(req)));
+  });
+
+  router.get("/v1/jobs/:id", async (req, res) => {
+    const wait = queryWait(req.query.wait);
+    const read = () => opts.jobs.getView(principalOf(res), req.params.id, baseUrl(req));
+    const view = await read();
+    res.json(wait > 0 ? await waitForFinish(opts.events, view, read, wait, clientGone(req)) : view);
+  });
+
+  router.get("/v1/jobs/:id/events", async (req, res) => {
+    const principal = principalOf(res);
+    await streamJobEvents(req, res, opts.events, () =>
+      opts.jobs.getView(principal, req.params.id, baseUrl(req)),
+    );
+  });
+
+  const cancel = async (req: Request<{ id: string }>, res: Response) => {
+    const { view, changed } = await cancelJob(opts.jobDeps, principalOf(res), req.params.id, baseUrl(req));
+    if (changed) {
+      opts.metrics.jobsCanceled.inc({ kind: view.kind });
+      const { data } = await loadJob(opts.jobDeps, principalOf(res), view.id);
+      await notifyWebhook(
+        opts.jobDeps.webhooks,
+        view.id,
+        data,
+        "canceled",
+        opts.jobDeps.webhookSchedule,
+      ).catch(() => {});
+      await publishJobEvent(opts.jobDeps.redis, opts.jobDeps.prefix, { id: view.id, type: "changed" }).catch(
+        () => {},
+      );
+    }
+    res.json(view);
+  };
+  router.delete("/v1/jobs/:id", cancel);
+  router.post("/v1/jobs/:id/cancel", cancel);
+
+  router.get("/v1/jobs/:id/images/:index", async (req, res) => {
+    await sendImage(res, await opts.jobs.openImage(principalOf(res), req.params.id, req.params.index));
+  });
+
+  return router;
+}

@@ -1,0 +1,55 @@
+import { GatewayError } from "@zimage/core";
+import { type Response, Router } from "express";
+import type { JobService } from "../job-service";
+import type { Principal } from "../principal";
+
+/** Signed URLs are checked against the image itself, so their holder acts with no other rights. */
+const SIGNED_URL_HOLDER: Principal = {
+  id: "signed-url",
+  name: "signed URL",
+  role: "admin",
+  limits: { rate_per_minute: 1, max_pending: 1, priority_weight: 1 },
+};
+
+export async function sendImage(
+  res: Response,
+  image: Awaited<ReturnType<JobService["openImage"]>>,
+): Promise<void> {
+  res.set({
+    "Content-Type": "image/png",
+    "Content-Length": String(image.size),
+    ETag: `"${image.sha256}"`,
+    // Results never change once written; only the owner's browser may keep them.
+    "Cache-Control": "private, max-age=86400, immutable",
+    "Content-Disposition": `inline; filename="${image.filename}"`,
+  });
+  image.stream.pipe(res);
+}
+
+/**
+ * `GET /v1/jobs/:id/images/:index?expires=…&sig=…` answers without an API key when the signature
+ * holds (job views carry such URLs). Without `sig` the request goes on to the authenticated route.
+ */
+export function signedImageRouter(opts: {
+  jobs: JobService;
+  verify: (id: string, index: number, expires: string, sig: string) => "ok" | "invalid" | "expired";
+}): Router {
+  const router = Router();
+  router.get("/v1/jobs/:id/images/:index", async (req, res, next) => {
+    const { sig, expires } = req.query;
+    if (sig === undefined) return next();
+    const index = /^\d{1,2}$/.test(req.params.index) ? Number(req.params.index) : -1;
+    const verdict =
+      typeof sig === "string" && typeof expires === "string" && index >= 0
+        ? opts.verify(req.params.id, index, expires, sig)
+        : "invalid";
+    if (verdict === "expired")
+      throw new GatewayError(
+        "signed_url_expired",
+        "this image link has expired; get a fresh one from the job",
+      );
+    if (verdict !== "ok") throw new GatewayError("signed_url_invalid", "this image link is not valid");
+    await sendImage(res, await opts.jobs.openImage(SIGNED_URL_HOLDER, req.params.id, req.params.index));
+  });
+  return router;
+}

@@ -1,0 +1,93 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createJobQueue, createLogger, createRedis, createWebhookQueue, ResultUrlSigner } from "@zimage/core";
+import { createStore } from "@zimage/storage";
+import { type PrivateRedis, startRedis } from "@zimage/testkit";
+import type { Express } from "express";
+import { createApp } from "../src/app";
+import { JobEventBus } from "../src/job-event-bus";
+import { openModeCheck } from "../src/open-mode";
+
+export interface TestApi {
+  url: string;
+  app: Express;
+  redis: PrivateRedis;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** The real api app on an ephemeral loopback port, over a private redis-server and a temp data dir. */
+export async function startTestApi(
+  opts: {
+    maxJsonBytes?: number;
+    maxUploadBytes?: number;
+    adminKey?: string;
+    ratePerMinute?: number;
+    maxPending?: number;
+    allowPrivateWebhooks?: boolean;
+  } = {},
+): Promise<TestApi> {
+  const redis = await startRedis();
+  const dataDir = await mkdtemp(join(tmpdir(), "zimage-api-"));
+  const conn = createRedis(redis.url);
+  await conn.ping(); // the api answers 503 until its connection is ready, as in production
+
+  const queue = createJobQueue({
+    connection: conn,
+    prefix: "test",
+    retentionSeconds: 3600,
+    attempts: 1,
+    backoffMs: 1000,
+  });
+  const store = createStore({ kind: "fs", root: dataDir });
+  const limits = {
+    rate_per_minute: opts.ratePerMinute ?? 1000,
+    max_pending: opts.maxPending ?? 1000,
+    priority_weight: 1,
+  };
+  const logger = createLogger({ name: "api-test", level: "silent" });
+  const events = new JobEventBus(conn, "test", logger);
+  await events.start();
+  const app = createApp({
+    events,
+    queue,
+    redis: conn,
+    store,
+    prefix: "test",
+    retentionSeconds: 3600,
+    signer: new ResultUrlSigner("test-secret-for-result-urls-0123456789"),
+    resultUrlTtlSeconds: 3600,
+    webhooks: createWebhookQueue(conn, "test"),
+    webhookPolicy: { allowPrivate: opts.allowPrivateWebhooks ?? false, allowlist: [] },
+    webhookSchedule: [1],
+    adminKey: opts.adminKey,
+    defaultLimits: limits,
+    openMode: openModeCheck({ redis: conn, prefix: "test", host: "127.0.0.1", adminKey: opts.adminKey }),
+    logger,
+    readiness: { checks: { redis: async () => conn.status === "ready" && (await conn.ping()) === "PONG" } },
+    maxJsonBytes: opts.maxJsonBytes ?? 1024 * 1024,
+    maxUploadBytes: opts.maxUploadBytes ?? 2 * 1024 * 1024,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    redis,
+    dataDir,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await events.close();
+      await queue.close();
+      conn.disconnect();
+      await redis.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { createLogger, createRedis, publishJobEvent } from "@zimage/core";
+import { usePrivateRedis } from "@zimage/testkit";
+import { describe, expect, it } from "vitest";
+import { JobEventBus } from "../src/job-event-bus";
+import { preferredWait, queryWait } from "../src/job-wait";
+
+const redis = usePrivateRedis();
+
+describe("JobEventBus", () => {
+  it("wakes a waiter when its job's event is published, and not for other jobs", async () => {
+    const conn = createRedis(redis.server.url);
+    const bus = new JobEventBus(conn, "ev", createLogger({ name: "t", level: "silent" }));
+    await bus.start();
+    try {
+      let woke = false;
+      const waiting = bus.next("JOB-A", 10_000).then(() => {
+        woke = true;
+      });
+      await publishJobEvent(redis.conn, "ev", { id: "JOB-B", type: "changed" });
+      await publishJobEvent(redis.conn, "ev", { id: "JOB-B", type: "dispatched" });
+      await new Promise((r) => setTimeout(r, 100)); // give a wrong wake-up the chance to happen
+      expect(woke).toBe(false);
+      const t0 = Date.now();
+      await publishJobEvent(redis.conn, "ev", { id: "JOB-A", type: "changed" });
+      await waiting;
+      // Woken by the event, far sooner than the 10 s timeout.
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      const onDispatch = bus.next("JOB-C", 10_000, { onDispatch: true });
+      await publishJobEvent(redis.conn, "ev", { id: "JOB-D", type: "dispatched" });
+      await onDispatch;
+    } finally {
+      await bus.close();
+      conn.disconnect();
+    }
+  });
+});
+
+describe("wait parameters", () => {
+  it("clamps the Prefer preference and validates the query parameter", () => {
+    expect(preferredWait(undefined)).toBe(0);
+    expect(preferredWait("wait=10")).toBe(10);
+    expect(preferredWait("respond-async, wait=600")).toBe(60);
+    expect(preferredWait("handling=lenient")).toBe(0);
+    expect(queryWait(undefined)).toBe(0);
+    expect(queryWait("30")).toBe(30);
+    for (const bad of ["61", "-1", "abc", "1.5", ["1", "2"]]) {
+      expect(() => queryWait(bad)).toThrow(expect.objectContaining({ code: "invalid_request" }));
+    }
+  });
+});
