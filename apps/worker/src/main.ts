@@ -1,0 +1,135 @@
+import {
+  createLogger,
+  createRedis,
+  createWebhookQueue,
+  loadConfigOrExit,
+  QUEUES,
+  ResultUrlSigner,
+  setUpstreamCount,
+} from "@zimage/core";
+import { createStore } from "@zimage/storage";
+import { ZImageClient } from "@zimage/zimage-client";
+import { Queue } from "bullmq";
+import { Dispatcher } from "./dispatcher";
+import { WorkerMetrics } from "./metrics";
+import { ResultSweeper } from "./result-sweeper";
+import { WebhookSender } from "./webhook-sender";
+import { startWorkerHttp } from "./worker-http";
+
+const config = loadConfigOrExit();
+const logger = createLogger({ name: "worker", level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+if (config.upstreams.length === 0) {
+  process.stderr.write(
+    "ZIMAGE_UPSTREAMS is not set: the worker needs at least one upstream (name=url,...)\n",
+  );
+  process.exit(1);
+}
+
+const ms = (seconds: number) => Math.round(seconds * 1000);
+const connection = createRedis(config.REDIS_URL, "worker");
+connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+const store = createStore({ kind: "fs", root: config.DATA_DIR });
+const metrics = new WorkerMetrics();
+const webhooks = createWebhookQueue(connection, config.QUEUE_PREFIX);
+
+const dispatchers = config.upstreams.map(
+  (upstream) =>
+    new Dispatcher({
+      upstream,
+      client: new ZImageClient({
+        baseUrl: upstream.url,
+        imageTimeoutMs: ms(config.IMAGE_TIMEOUT_SECONDS),
+        controlTimeoutMs: ms(config.UPSTREAM_CONTROL_TIMEOUT_SECONDS),
+      }),
+      store,
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      logger,
+      timings: {
+        imageTimeoutMs: ms(config.IMAGE_TIMEOUT_SECONDS),
+        coldImageTimeoutMs: ms(config.COLD_IMAGE_TIMEOUT_SECONDS),
+        pollIntervalMs: ms(config.UPSTREAM_POLL_SECONDS),
+        modelLoadRetries: config.MODEL_LOAD_RETRIES,
+        modelLoadRetryMs: ms(config.MODEL_LOAD_RETRY_SECONDS),
+      },
+      healthIntervalMs: ms(config.HEALTH_INTERVAL_SECONDS),
+      idleUnloadMs: ms(config.IDLE_UNLOAD_SECONDS),
+      leaseTtlMs: ms(config.LEASE_TTL_SECONDS),
+      lockDurationMs: ms(config.LOCK_DURATION_SECONDS),
+      stalledIntervalMs: ms(config.STALLED_INTERVAL_SECONDS),
+      maxStalledCount: config.MAX_STALLED_COUNT,
+      metrics,
+      webhooks,
+      webhookSchedule: config.webhookSchedule,
+    }),
+);
+
+const http = await startWorkerHttp({
+  host: config.WORKER_METRICS_HOST,
+  port: config.WORKER_METRICS_PORT,
+  registry: metrics.registry,
+  metricsToken: config.METRICS_TOKEN,
+  redis: connection,
+  upstreams: () => dispatchers.map((d) => d.readiness()),
+}).catch((err: Error) => {
+  process.stderr.write(
+    `worker cannot listen on ${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT} for /metrics: ${err.message} (set WORKER_METRICS_PORT; 0 picks a free port)\n`,
+  );
+  process.exit(1);
+});
+
+const sweeper = new ResultSweeper({
+  connection,
+  prefix: config.QUEUE_PREFIX,
+  store,
+  ttlMs: ms(config.RESULT_TTL),
+  intervalMs: ms(config.SWEEP_INTERVAL_SECONDS),
+  owner: `${process.pid}`,
+  logger,
+});
+sweeper.start();
+
+const webhookSender = new WebhookSender({
+  connection,
+  prefix: config.QUEUE_PREFIX,
+  jobs: new Queue(QUEUES.generate, { connection, prefix: config.QUEUE_PREFIX }),
+  signer: await ResultUrlSigner.create(connection, config.QUEUE_PREFIX, config.RESULT_URL_SECRET),
+  publicUrl: config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://${config.HOST}:${config.PORT}`,
+  resultUrlTtlSeconds: config.RESULT_URL_TTL_SECONDS,
+  policy: config.webhookPolicy,
+  scheduleSeconds: config.webhookSchedule,
+  timeoutMs: ms(config.WEBHOOK_TIMEOUT_SECONDS),
+  retentionSeconds: config.RESULT_TTL,
+  metrics,
+  logger,
+});
+
+await setUpstreamCount(connection, config.QUEUE_PREFIX, dispatchers.length).catch(() => {});
+for (const d of dispatchers) d.start();
+logger.info(
+  {
+    upstreams: config.upstreams.map((u) => `${u.name}=${u.url}`),
+    queuePrefix: config.QUEUE_PREFIX,
+    pid: process.pid,
+    metrics: `http://${config.WORKER_METRICS_HOST}:${http.port}/metrics`,
+  },
+  "worker ready",
+);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  const graceMs = ms(config.SHUTDOWN_GRACE_SECONDS);
+  logger.info({ signal, graceMs }, "worker stopping: no new jobs; finishing the ones in flight");
+  await Promise.all(dispatchers.map((d) => d.stop(graceMs)));
+  await sweeper.stop();
+  await webhookSender.close();
+  await webhooks.close();
+  http.server.close();
+  connection.disconnect();
+  logger.info("worker stopped");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

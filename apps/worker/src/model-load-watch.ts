@@ -1,0 +1,32 @@
+import type { ZImageClient } from "@zimage/zimage-client";
+
+/**
+ * While a request to a cold upstream runs, polls `/health` to see when the model becomes loaded.
+ * That splits the request's time into load and inference and moves the job's phase from
+ * `loading` to `generating` without the upstream telling us anything more.
+ */
+export function watchModelLoad(
+  client: ZImageClient,
+  opts: { intervalMs: number; onLoaded: (loadMs: number) => void },
+): { stop(): void } {
+  const started = performance.now();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    if (stopped) return;
+    const health = await client.health().catch(() => null);
+    if (stopped) return;
+    if (health?.modelLoaded) {
+      opts.onLoaded(Math.round(performance.now() - started));
+      return;
+    }
+    timer = setTimeout(tick, opts.intervalMs);
+  };
+  timer = setTimeout(tick, opts.intervalMs);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

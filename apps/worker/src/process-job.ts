@@ -1,0 +1,210 @@
+import {
+  type JobData,
+  type JobProgress,
+  type JobResult,
+  type Logger,
+  probeImage,
+  publishJobEvent,
+  type ResultImage,
+  recordJobDuration,
+  recordLoadDuration,
+} from "@zimage/core";
+import type { ObjectStore } from "@zimage/storage";
+import { type ImagesResponse, UpstreamModelLoadError, type ZImageClient } from "@zimage/zimage-client";
+import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
+import { outcomeOf, type WorkerMetrics } from "./metrics";
+import { watchModelLoad } from "./model-load-watch";
+import { waitUntilIdle } from "./upstream-idle-wait";
+import type { UpstreamMonitor } from "./upstream-monitor";
+
+export interface DispatchTimings {
+  imageTimeoutMs: number;
+  /** Allowance for the first request after a cold start: model load (minutes) plus inference. */
+  coldImageTimeoutMs: number;
+  pollIntervalMs: number;
+  modelLoadRetries: number;
+  modelLoadRetryMs: number;
+}
+
+export interface ProcessDeps {
+  upstream: string;
+  client: ZImageClient;
+  store: ObjectStore;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  monitor: UpstreamMonitor;
+  timings: DispatchTimings;
+  metrics: WorkerMetrics;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * Runs one job against one upstream: pre-flight idle check, the synchronous image request (with the
+ * upstream's "Model loading failed → wait 10 s and retry" rule applied in place), then the images
+ * decoded into storage. Returns metadata only (DESIGN: images never live in Redis). `signal` aborts
+ * the wait for the upstream when the worker must shut down.
+ */
+export async function processJob(
+  job: Job<JobData, JobResult>,
+  deps: ProcessDeps,
+  signal?: AbortSignal,
+): Promise<JobResult> {
+  const log = deps.logger.child({ jobId: job.id, upstream: deps.upstream, attempt: job.attemptsMade + 1 });
+  const { timings } = deps;
+  // Each phase change reaches waiting clients (SSE) through the job event channel.
+  const setPhase = async (phase: JobProgress["phase"]) => {
+    await job.updateProgress({ phase, upstream: deps.upstream } satisfies JobProgress).catch(() => {});
+    await publishJobEvent(deps.redis, deps.prefix, { id: job.id!, type: "changed" }).catch(() => {});
+  };
+
+  let response: ImagesResponse | undefined;
+  let loadMs: number | null = 0;
+  let elapsedMs = 0;
+  try {
+    await waitUntilIdle(deps.client, {
+      intervalMs: timings.pollIntervalMs,
+      timeoutMs: timings.imageTimeoutMs,
+      signal,
+    });
+    for (let loadAttempt = 0; !response; loadAttempt++) {
+      const health = await deps.client.health().catch(() => null);
+      if (health?.modelLoaded != null) deps.monitor.modelLoaded = health.modelLoaded;
+      const cold = health?.modelLoaded !== true;
+      await setPhase(cold ? "loading" : "generating");
+      log.info({ kind: job.data.kind, cold }, "job dispatched");
+      loadMs = cold ? null : 0;
+      const started = performance.now();
+      const watch = cold
+        ? watchModelLoad(deps.client, {
+            intervalMs: timings.pollIntervalMs,
+            onLoaded: (ms) => {
+              loadMs = ms;
+              deps.monitor.setModelLoaded(true);
+              log.info({ loadMs: ms }, "upstream model loaded");
+              void setPhase("generating");
+            },
+          })
+        : null;
+      try {
+        response = await sendToUpstream(job.data, deps, {
+          signal,
+          timeoutMs: cold ? timings.coldImageTimeoutMs : timings.imageTimeoutMs,
+        });
+        deps.monitor.setModelLoaded(true);
+        deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: "success" });
+      } catch (err) {
+        if (!signal?.aborted) {
+          const code = mapUpstreamFailure(err, job.data.params.size).failure.code;
+          deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: outcomeOf(code) });
+        }
+        if (err instanceof UpstreamModelLoadError)
+          deps.metrics.upstreamLoadFailures.inc({ upstream: deps.upstream });
+        // The server retries the load on the next request (shared/zimage-api.md): wait and ask again.
+        if (err instanceof UpstreamModelLoadError && loadAttempt < timings.modelLoadRetries) {
+          deps.metrics.upstreamRetries.inc({ upstream: deps.upstream, reason: "model_load_failed" });
+          log.warn(
+            { retryInMs: timings.modelLoadRetryMs, loadAttempt: loadAttempt + 1 },
+            "upstream model load failed; retrying",
+          );
+          await sleep(timings.modelLoadRetryMs, signal);
+          continue;
+        }
+        throw err;
+      } finally {
+        watch?.stop();
+        elapsedMs = Math.round(performance.now() - started);
+      }
+    }
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    const mapped = mapUpstreamFailure(err, job.data.params.size);
+    if (mapped.failure.code === "upstream_unavailable") deps.monitor.markDown((err as Error).message);
+    log.warn(
+      { code: mapped.failure.code, retryable: mapped.retryable, err: (err as Error).message },
+      "job attempt failed",
+    );
+    throw toJobError(mapped);
+  }
+
+  let images: ResultImage[];
+  try {
+    images = await storeImages(job.id!, response, deps);
+  } catch (err) {
+    throw toJobError(mapUpstreamFailure(err, job.data.params.size));
+  }
+  const inferenceMs = elapsedMs - (loadMs ?? 0);
+  // Feeds eta_seconds: service time on a warm GPU, and the model load time separately.
+  await recordJobDuration(deps.redis, deps.prefix, inferenceMs).catch(() => {});
+  if (loadMs) await recordLoadDuration(deps.redis, deps.prefix, loadMs).catch(() => {});
+  if (loadMs) deps.metrics.modelLoad.observe({ upstream: deps.upstream }, loadMs / 1000);
+  deps.metrics.inference.observe({ kind: job.data.kind, upstream: deps.upstream }, inferenceMs / 1000);
+  log.info({ images: images.length, elapsedMs, loadMs, inferenceMs }, "job succeeded");
+  return { images, upstream: deps.upstream, load_ms: loadMs, inference_ms: inferenceMs };
+}
+
+async function sendToUpstream(
+  data: JobData,
+  deps: ProcessDeps,
+  call: { signal?: AbortSignal | undefined; timeoutMs: number },
+): Promise<ImagesResponse> {
+  // The gateway always asks for inline base64: one round trip, and nothing left on the upstream's disk.
+  const { response_format: _ignored, ...params } = data.params;
+  const opts = call.signal
+    ? { signal: call.signal, timeoutMs: call.timeoutMs }
+    : { timeoutMs: call.timeoutMs };
+  if (data.kind === "generate") {
+    return deps.client.generate({ ...params, response_format: "b64_json" }, opts);
+  }
+  const input = data.input!;
+  const image = await deps.store.get(input.key);
+  return deps.client.edit(
+    {
+      ...params,
+      image,
+      filename: input.filename,
+      contentType: input.contentType,
+      response_format: "b64_json",
+    },
+    opts,
+  );
+}
+
+async function storeImages(
+  jobId: string,
+  response: ImagesResponse,
+  deps: ProcessDeps,
+): Promise<ResultImage[]> {
+  const images: ResultImage[] = [];
+  for (const [i, item] of response.data.entries()) {
+    const bytes = item.b64_json
+      ? Buffer.from(item.b64_json, "base64")
+      : await deps.client.download(item.url!);
+    const info = probeImage(bytes);
+    // Same key on every attempt: a retried job overwrites, never duplicates, its results.
+    const saved = await deps.store.put(`results/${jobId}/${i}.png`, bytes, { contentType: info.type });
+    images.push({
+      key: saved.key,
+      width: info.width,
+      height: info.height,
+      bytes: saved.size,
+      sha256: saved.sha256,
+      revised_prompt: item.revised_prompt ?? null,
+    });
+  }
+  return images;
+}

@@ -1,0 +1,79 @@
+import { type Logger, updateUpstreamState } from "@zimage/core";
+import type { ZImageClient } from "@zimage/zimage-client";
+import type { Redis } from "ioredis";
+
+export interface UpstreamMonitorOptions {
+  name: string;
+  client: ZImageClient;
+  redis: Redis;
+  prefix: string;
+  intervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * Periodic `/health` probe of one upstream, run by the dispatcher holding its lease. An unreachable
+ * upstream is marked down and gets no jobs until it answers again (jobs wait, they do not fail).
+ * The model's loaded state comes from the same probe, so the idle unloader and the "prefer a warm
+ * upstream" rule see what the server itself reports.
+ */
+export class UpstreamMonitor {
+  up: boolean | null = null;
+  modelLoaded: boolean | null = null;
+  /** Set while this dispatcher has a request in flight: a slow /health then is not an outage. */
+  busy = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly opts: UpstreamMonitorOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const tick = async () => {
+      await this.probe();
+      if (!this.running) return;
+      // Look again sooner while down, so a recovered upstream is back in service quickly.
+      const next = this.up === false ? Math.min(this.opts.intervalMs, 1_000) : this.opts.intervalMs;
+      this.timer = setTimeout(tick, next);
+    };
+    void tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.timer);
+  }
+
+  async probe(): Promise<void> {
+    const health = await this.opts.client.health().catch((err: Error) => ({ error: err.message }));
+    if ("error" in health) {
+      if (!this.busy) this.markDown(health.error);
+      return;
+    }
+    if (!health.ok && !this.busy) return this.markDown("health check reported the server unhealthy");
+    if (this.up !== true) this.opts.logger.info("upstream is up");
+    this.up = true;
+    if (health.modelLoaded !== null) this.modelLoaded = health.modelLoaded;
+    await this.save({ up: true, model_loaded: this.modelLoaded, last_error: null });
+  }
+
+  markDown(reason: string): void {
+    if (this.up !== false)
+      this.opts.logger.warn({ reason }, "upstream is down: no jobs go to it until it answers");
+    this.up = false;
+    void this.save({ up: false, last_error: reason });
+  }
+
+  setModelLoaded(loaded: boolean): void {
+    this.modelLoaded = loaded;
+    void this.save({ model_loaded: loaded });
+  }
+
+  private async save(patch: Parameters<typeof updateUpstreamState>[3]): Promise<void> {
+    await updateUpstreamState(this.opts.redis, this.opts.prefix, this.opts.name, {
+      ...patch,
+      checked_at: new Date().toISOString(),
+    }).catch(() => {});
+  }
+}
