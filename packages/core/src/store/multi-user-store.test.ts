@@ -29,7 +29,9 @@ describe("API keys", () => {
     expect(secret).toHaveLength(32);
     expect(dump).not.toContain(secret);
     expect((await findApiKey(redis.conn, "k", key))?.name).toBe("alice");
-    expect(await findApiKey(redis.conn, "k", `${key.slice(0, -1)}${key.endsWith("x") ? "y" : "x"}`)).toBeNull();
+    expect(
+      await findApiKey(redis.conn, "k", `${key.slice(0, -1)}${key.endsWith("x") ? "y" : "x"}`),
+    ).toBeNull();
     expect(await findApiKey(redis.conn, "k", "not a key")).toBeNull();
     expect(await countActiveApiKeys(redis.conn, "k")).toBe(1);
     expect((await revokeApiKey(redis.conn, "k", record.id))?.revoked_at).toEqual(expect.any(String));
