@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "./cluster";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 /** Issue #5 against real processes: fair scheduling and cancel of a running job. */
 const ADMIN = "cluster-admin-key-0123456789abcdef0123";

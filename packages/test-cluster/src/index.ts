@@ -1,0 +1,1 @@
+export { type Cluster, type ClusterOptions, FAST_ENV, type JobView, startCluster } from "./cluster";
