@@ -14,6 +14,7 @@ import { adminKeysRouter } from "./routes/admin-keys";
 import { adminUiRouter } from "./routes/admin-ui";
 import { healthRouter, type Readiness } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
+import { openaiImagesRouter } from "./routes/openai-images";
 import { signedImageRouter } from "./routes/signed-image";
 import { upstreamsRouter } from "./routes/upstreams";
 import { webhooksRouter } from "./routes/webhooks";
@@ -35,6 +36,8 @@ export interface AppDeps extends JobDeps {
   metricsToken?: string | undefined;
   /** Open local mode: no key exists and the api is bound to loopback (see main.ts). */
   openMode: () => Promise<boolean>;
+  /** OPENAI_WAIT_SECONDS: how long the OpenAI-compatible endpoints hold a request for its job. */
+  openaiWaitSeconds?: number | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -84,6 +87,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(upstreamsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));
+  app.use(
+    openaiImagesRouter({
+      ...deps,
+      jobs,
+      metrics,
+      waitSeconds: deps.openaiWaitSeconds ?? 540,
+      guards: [storeAvailable(deps.redis), auth],
+    }),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

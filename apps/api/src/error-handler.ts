@@ -1,5 +1,6 @@
 import { ERROR_CODES, type ErrorCode, GatewayError, type Logger } from "@zimage/core";
 import type { ErrorRequestHandler, RequestHandler } from "express";
+import { openaiErrorBody, wantsOpenAIErrors } from "./openai/openai-error";
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -58,7 +59,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       body = errorBody("internal_error", "an unexpected error occurred");
       logger.error({ err, reqId: req.id }, "unhandled error");
     }
-    res.status(status).json(body);
+    // The OpenAI-compatible routes answer in OpenAI's error shape, with the same status and code.
+    const { code, message, details } = body.error;
+    res.status(status).json(wantsOpenAIErrors(res) ? openaiErrorBody(status, code, message, details) : body);
   };
 }
 

@@ -220,6 +220,14 @@ export class JobService {
     return viewOf(this.deps, await loadJob(this.deps, principal, id), baseUrl);
   }
 
+  /** Image `index` of a finished job, whole (for answers that inline it as base64). */
+  async imageBytes(principal: Principal, id: string, index: number): Promise<Buffer> {
+    const { stream } = await this.openImage(principal, id, String(index));
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
   async openImage(
     principal: Principal,
     id: string,

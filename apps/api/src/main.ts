@@ -90,6 +90,7 @@ const app = createApp({
     priority_weight: 1,
   },
   openMode,
+  openaiWaitSeconds: config.OPENAI_WAIT_SECONDS,
 });
 
 const server = app.listen(config.PORT, config.HOST, () => {

@@ -4,24 +4,45 @@ import multer from "multer";
 
 /**
  * Multipart parsing for edit jobs: memory storage (the file is probed and written to storage
- * before queueing), one file, bounded sizes for the file and the text fields.
+ * before queueing), one file, bounded sizes for the file and the text fields. The file is accepted
+ * under any of `fields` (OpenAI's clients send `image[]` for a list) and is left in `req.file`.
  */
-export function imageUpload(maxFileBytes: number): RequestHandler {
+export function imageUpload(maxFileBytes: number, fields: string[] = ["image"]): RequestHandler {
   const parse = multer({
     storage: multer.memoryStorage(),
     limits: {
       fileSize: maxFileBytes,
-      files: 1,
+      files: fields.length,
       fields: 20,
       fieldSize: 64 * 1024,
       parts: 24,
       headerPairs: 100,
     },
-  }).single("image");
+  }).fields(fields.map((name) => ({ name, maxCount: 1 })));
 
   return (req, res, next) => {
     parse(req, res, (err: unknown) => {
-      if (!err) return next();
+      if (!err) {
+        const files = Object.values((req.files ?? {}) as Record<string, Express.Multer.File[]>).flat();
+        if (files.some((f) => f.fieldname === "mask")) {
+          return next(
+            new GatewayError(
+              "invalid_request",
+              "masks are not supported: the Z-Image server edits the whole image",
+              {
+                param: "mask",
+              },
+            ),
+          );
+        }
+        if (files.length > 1) {
+          return next(
+            new GatewayError("invalid_request", `send exactly one file, in the "${fields[0]}" field`),
+          );
+        }
+        req.file = files[0];
+        return next();
+      }
       if (err instanceof multer.MulterError) {
         if (err.code === "LIMIT_FILE_SIZE") {
           return next(
@@ -30,7 +51,7 @@ export function imageUpload(maxFileBytes: number): RequestHandler {
         }
         const message =
           err.code === "LIMIT_UNEXPECTED_FILE" || err.code === "LIMIT_FILE_COUNT"
-            ? 'send exactly one file, in the "image" field'
+            ? `send exactly one file, in the "${fields[0]}" field`
             : `multipart limit exceeded: ${err.message}`;
         return next(new GatewayError("invalid_request", message, { multer: err.code, field: err.field }));
       }

@@ -1,5 +1,5 @@
 import { type Logger, updateUpstreamState } from "@zimage/core";
-import type { ZImageClient } from "@zimage/zimage-client";
+import { modelIds, type ZImageClient } from "@zimage/zimage-client";
 import type { Redis } from "ioredis";
 
 export interface UpstreamMonitorOptions {
@@ -52,10 +52,23 @@ export class UpstreamMonitor {
       return;
     }
     if (!health.ok && !this.busy) return this.markDown("health check reported the server unhealthy");
-    if (this.up !== true) this.opts.logger.info("upstream is up");
+    const cameUp = this.up !== true;
+    if (cameUp) this.opts.logger.info("upstream is up");
     this.up = true;
+    // A restarted server may serve another model, so the list is read again each time it comes up.
+    if (cameUp) void this.readModels();
     if (health.modelLoaded !== null) this.modelLoaded = health.modelLoaded;
     await this.save({ up: true, model_loaded: this.modelLoaded, last_error: null });
+  }
+
+  /** For `GET /v1/models` on the api; a server without the endpoint simply lists nothing. */
+  private async readModels(): Promise<void> {
+    try {
+      const models = modelIds(await this.opts.client.models());
+      if (models.length > 0) await this.save({ models });
+    } catch (err) {
+      this.opts.logger.debug({ err }, "could not read the upstream's models");
+    }
   }
 
   markDown(reason: string): void {

@@ -41,6 +41,7 @@ export const configSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: seconds(0, 86_400).default(660),
   MAX_UPLOAD_BYTES: int(1024, 200 * 1024 * 1024).default(20 * 1024 * 1024),
   MAX_JSON_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
+  OPENAI_WAIT_SECONDS: seconds(1, 86_400).default(540),
   RESULT_TTL: seconds(1, 365 * 86_400).default(7 * 86_400),
   RESULT_URL_TTL_SECONDS: seconds(1, 365 * 86_400).default(86_400),
   RESULT_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),

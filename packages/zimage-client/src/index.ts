@@ -9,6 +9,7 @@ export {
   requestTimeouts,
 } from "./client-options";
 export * from "./errors";
+export { modelIds } from "./model-ids";
 export type {
   CallOptions,
   EditRequest,

@@ -49,6 +49,40 @@ const authErrors = {
 };
 const adminErrors = { ...authErrors, "403": error("Needs an admin key (`forbidden`)") };
 
+const openaiError = (description: string) => ({
+  description: `${description} (OpenAI's error shape; \`code\` is the gateway's)`,
+  content: { "application/json": { schema: ref("OpenAIError") } },
+});
+const openaiPrefer = {
+  name: "Prefer",
+  in: "header",
+  required: false,
+  schema: { type: "string", examples: ["respond-async"] },
+  description: "`respond-async`: answer 202 with the job (as POST /v1/jobs does) instead of waiting.",
+};
+const openaiIdempotency = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  schema: { type: "string", maxLength: 255 },
+  description: "As on POST /v1/jobs: a retry with the same key joins the same job.",
+};
+const openaiResponses = {
+  "200": jsonBody(ref("ImagesResponse"), "The finished job's images (header X-Job-Id names the job)"),
+  "202": jsonBody(ref("Job"), "With Prefer: respond-async: the job, as POST /v1/jobs answers it"),
+  "400": openaiError(
+    "Invalid request, or the upstream refused it (`upstream_rejected`, `upstream_out_of_memory`)",
+  ),
+  "401": openaiError("No, unknown or revoked API key"),
+  "409": openaiError("The job was canceled while the request waited (`job_canceled`)"),
+  "413": openaiError("Body or image too large"),
+  "415": openaiError("Wrong content type"),
+  "429": openaiError("Rate or pending-job limit (with Retry-After)"),
+  "502": openaiError("The GPU failed the job (`upstream_error`, `upstream_model_load_failed`, …)"),
+  "503": openaiError("Redis or every upstream unavailable"),
+  "504": openaiError("Still running after OPENAI_WAIT_SECONDS (`job_wait_timeout`), or `upstream_timeout`"),
+};
+
 const limits = {
   rate_per_minute: { type: "integer", minimum: 1, maximum: 100000, description: "submits per minute" },
   max_pending: {
@@ -108,6 +142,50 @@ export const openapiDocument = {
               code: { type: "string", enum: Object.keys(ERROR_CODES) },
               message: { type: "string" },
               details: {},
+            },
+          },
+        },
+      },
+      OpenAIError: {
+        type: "object",
+        required: ["error"],
+        properties: {
+          error: {
+            type: "object",
+            required: ["message", "type", "code", "param"],
+            properties: {
+              message: { type: "string" },
+              type: {
+                enum: [
+                  "invalid_request_error",
+                  "authentication_error",
+                  "permission_error",
+                  "not_found_error",
+                  "rate_limit_error",
+                  "server_error",
+                ],
+              },
+              code: { type: "string", enum: Object.keys(ERROR_CODES) },
+              param: { type: ["string", "null"] },
+            },
+          },
+        },
+      },
+      ImagesResponse: {
+        type: "object",
+        required: ["created", "data"],
+        properties: {
+          created: { type: "integer", description: "when the job finished, Unix seconds" },
+          data: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["revised_prompt"],
+              properties: {
+                b64_json: { type: "string", description: "the PNG, base64 (response_format b64_json)" },
+                url: { type: "string", description: "a signed gateway URL (response_format url)" },
+                revised_prompt: { type: "string" },
+              },
             },
           },
         },
@@ -382,6 +460,82 @@ export const openapiDocument = {
         responses: {
           "200": jsonBody({ type: "object", properties: { secret: { type: "string" } } }, "The new secret"),
           ...authErrors,
+        },
+      },
+    },
+    "/v1/images/generations": {
+      post: {
+        operationId: "openaiGenerate",
+        tags: ["OpenAI-compatible"],
+        summary: "Text-to-image, OpenAI Images API style: queued as a job, answered when it finishes",
+        description:
+          "The body is OpenAI's (`prompt`, `n`, `size`, `response_format`; `model`, `quality`, `style`, `user` are accepted and ignored) plus Z-Image's `negative_prompt`, `num_inference_steps`, `guidance_scale`, `cfg_normalization`, `seed`. The request waits up to OPENAI_WAIT_SECONDS, then answers 504 `job_wait_timeout` naming the job, which carries on. Errors after the job exists carry `x-should-retry: false` so clients do not queue it twice.",
+        parameters: [openaiPrefer, openaiIdempotency],
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: ref("GenerateRequest") } },
+        },
+        responses: openaiResponses,
+      },
+    },
+    "/v1/images/edits": {
+      post: {
+        operationId: "openaiEdit",
+        tags: ["OpenAI-compatible"],
+        summary: "Image-to-image, OpenAI Images API style (multipart)",
+        description:
+          "One PNG or JPEG in `image` (or `image[]`); `mask` is refused (400, param `mask`). Otherwise as /v1/images/generations.",
+        parameters: [openaiPrefer, openaiIdempotency],
+        requestBody: {
+          required: true,
+          content: {
+            "multipart/form-data": {
+              schema: {
+                allOf: [
+                  ref("EditRequest"),
+                  {
+                    type: "object",
+                    required: ["image"],
+                    properties: { image: { type: "string", contentMediaType: "image/png" } },
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responses: openaiResponses,
+      },
+    },
+    "/v1/models": {
+      get: {
+        operationId: "openaiModels",
+        tags: ["OpenAI-compatible"],
+        summary: "The models the upstreams serve, with the upstreams serving each",
+        responses: {
+          "200": jsonBody(
+            {
+              type: "object",
+              properties: {
+                object: { const: "list" },
+                data: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      id: { type: "string" },
+                      object: { const: "model" },
+                      created: { type: "integer" },
+                      owned_by: { type: "string" },
+                      upstreams: { type: "array", items: { type: "string" } },
+                    },
+                  },
+                },
+              },
+            },
+            "Models",
+          ),
+          "401": openaiError("No, unknown or revoked API key"),
+          "503": openaiError("Redis is unreachable"),
         },
       },
     },

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   // gateway and its dependencies
   internal_error: 500,
   service_unavailable: 503,
+  /** The OpenAI-compatible endpoints waited their limit and the job is still queued or running. */
+  job_wait_timeout: 504,
   // job failures (appear in a job's `error`, not as HTTP statuses of the job endpoints)
   upstream_rejected: 502,
   upstream_error: 502,

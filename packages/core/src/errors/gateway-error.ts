@@ -7,9 +7,11 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Overrides the code's usual status where one route answers differently (the OpenAI facade). */
+    status?: number,
   ) {
     super(message);
     this.name = "GatewayError";
-    this.status = ERROR_CODES[code];
+    this.status = status ?? ERROR_CODES[code];
   }
 }

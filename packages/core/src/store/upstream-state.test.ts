@@ -21,7 +21,7 @@ it("records and reads back each upstream's state", async () => {
   });
   await countUpstreamEvent(redis.conn, "s", "gpu0", "jobs_done");
   await countUpstreamEvent(redis.conn, "s", "gpu0", "jobs_done");
-  await updateUpstreamState(redis.conn, "s", "gpu0", { busy: false, current_job: null });
+  await updateUpstreamState(redis.conn, "s", "gpu0", { busy: false, current_job: null, models: ["z1"] });
   const [gpu0, gpu1] = await readUpstreamStates(redis.conn, "s");
   expect(gpu0).toMatchObject({
     name: "gpu0",
@@ -31,6 +31,14 @@ it("records and reads back each upstream's state", async () => {
     busy: false,
     current_job: null,
     jobs_done: 2,
+    models: ["z1"],
   });
-  expect(gpu1).toMatchObject({ name: "gpu1", up: null, model_loaded: null, jobs_done: 0, unloads: 0 });
+  expect(gpu1).toMatchObject({
+    name: "gpu1",
+    up: null,
+    model_loaded: null,
+    jobs_done: 0,
+    unloads: 0,
+    models: null,
+  });
 });

@@ -19,6 +19,8 @@ export interface UpstreamState {
   unloads: number;
   last_error: string | null;
   checked_at: string | null;
+  /** Model ids from the upstream's `GET /v1/models`, read when it comes up; null until known. */
+  models: string[] | null;
 }
 
 const namesKey = (prefix: string) => `${prefix}:upstreams`;
@@ -28,7 +30,8 @@ type Patch = Partial<Omit<UpstreamState, "name" | "jobs_done" | "unloads">>;
 
 function encode(patch: Patch): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(patch)) out[k] = v === null || v === undefined ? "" : String(v);
+  for (const [k, v] of Object.entries(patch))
+    out[k] = v === null || v === undefined ? "" : Array.isArray(v) ? JSON.stringify(v) : String(v);
   return out;
 }
 
@@ -84,6 +87,17 @@ export async function readUpstreamStates(redis: Redis, prefix: string): Promise<
       unloads: Number(h.unloads) || 0,
       last_error: str(h.last_error),
       checked_at: str(h.checked_at),
+      models: modelList(h.models),
     };
   });
+}
+
+function modelList(v: string | undefined): string[] | null {
+  if (!v) return null;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) ? parsed.filter((m): m is string => typeof m === "string") : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,60 @@
+import { GatewayError } from "@zimage/core";
+
+/**
+ * OpenAI Images API fields the gateway accepts and does not act on: every upstream serves the same
+ * model, and the Z-Image server has no quality, style or moderation knobs. Accepting them lets
+ * existing OpenAI clients and scripts work unchanged.
+ */
+const ACCEPTED_AND_IGNORED = new Set([
+  "model",
+  "quality",
+  "style",
+  "user",
+  "moderation",
+  "background",
+  "input_fidelity",
+  "output_compression",
+]);
+
+const unsupported = (param: string, message: string) =>
+  new GatewayError("invalid_request", message, { param });
+
+/**
+ * An OpenAI request body (JSON, or multipart fields as strings) as the native job request: ignored
+ * fields are dropped, fields the gateway cannot honour are refused with the parameter named, and
+ * everything else is left for the native schema to validate, so both APIs share one set of rules.
+ */
+export function nativeParams(body: unknown): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new GatewayError("invalid_request", "the request body must be a JSON object");
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (ACCEPTED_AND_IGNORED.has(key)) continue;
+    out[key] = value;
+  }
+  const { stream, partial_images, output_format, size, kind, webhook, webhook_url } = out;
+  if (stream === true || stream === "true") {
+    throw unsupported("stream", "streaming partial images is not supported; omit stream");
+  }
+  if (partial_images !== undefined && Number(partial_images) !== 0) {
+    throw unsupported("partial_images", "partial images are not supported; omit partial_images");
+  }
+  if (output_format !== undefined && output_format !== "png") {
+    throw unsupported("output_format", "the gateway returns PNG only; omit output_format or send png");
+  }
+  if (kind !== undefined || webhook !== undefined || webhook_url !== undefined) {
+    const param = kind !== undefined ? "kind" : "webhook";
+    throw unsupported(param, `${param} is a field of the native API (POST /v1/jobs), not of this endpoint`);
+  }
+  delete out.stream;
+  delete out.partial_images;
+  delete out.output_format;
+  // OpenAI's "auto" size means the default: the gateway's for generations, the input's for edits.
+  if (size === "auto") delete out.size;
+  return out;
+}
+
+/** `Prefer: respond-async` (RFC 7240): answer 202 with the job instead of holding the connection. */
+export const prefersAsync = (header: string | undefined) =>
+  /(?:^|[,;\s])respond-async(?:$|[,;\s])/i.test(header ?? "");
