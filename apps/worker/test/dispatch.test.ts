@@ -1,9 +1,9 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { freePort, waitFor } from "@zimage/testkit";
 import { startSimulator } from "@zimage/zimage-sim";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 /**
  * Issue #4: the worker side under the conditions an operator meets, with real worker processes,

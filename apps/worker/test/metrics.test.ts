@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 /** Issue #8: the series move as jobs run, scrapes parse, /metrics and /ready guard what they should. */
 let cluster: Cluster | undefined;

@@ -1,8 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 /** Issue #5 against real processes: fair scheduling and cancel of a running job. */
 const ADMIN = "cluster-admin-key-0123456789abcdef0123";

@@ -1,6 +1,6 @@
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 let cluster: Cluster | undefined;
 afterEach(async () => {

@@ -1,8 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { pngSize, waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 /** Issue #6 (part): signed expiring image URLs and RESULT_TTL retention. */
 const ADMIN = "results-admin-key-0123456789abcdef012345";

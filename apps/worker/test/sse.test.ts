@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
+import { type Cluster, type JobView, startCluster } from "@zimage/test-cluster";
 import { freePort, type RunningProcess, startProcess, waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, type JobView, startCluster } from "@zimage/test-cluster";
 
 /** Issue #6 (part): job views over server-sent events. */
 let cluster: Cluster | undefined;

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
 import { type Cluster, type JobView, startCluster } from "@zimage/test-cluster";
+import { afterEach, describe, expect, it } from "vitest";
 
 /** Issue #6 (part): answering with the finished job when it finishes within the requested wait. */
 let cluster: Cluster | undefined;

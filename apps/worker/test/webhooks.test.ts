@@ -1,9 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { freePort, pngSize, waitFor } from "@zimage/testkit";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cluster, startCluster } from "@zimage/test-cluster";
 
 /** Issue #6: signed webhook deliveries with durable retries, verified by a real receiver. */
 let cluster: Cluster | undefined;
