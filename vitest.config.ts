@@ -3,7 +3,12 @@ import { defineConfig } from "vitest/config";
 // One test run for the whole monorepo: unit tests beside the code, cross-process tests in apps/*/test.
 export default defineConfig({
   test: {
-    include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "apps/*/src/**/*.test.ts",
+      "apps/*/test/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+    ],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
