@@ -1,0 +1,2 @@
+export { EXIT } from "./exit-codes";
+export { main } from "./main";

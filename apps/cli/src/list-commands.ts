@@ -1,0 +1,142 @@
+import type { ApiKey, Job, JobStatus, ZImageGateway } from "@zimage/sdk";
+import { EXIT, UsageError } from "./exit-codes";
+
+const print = (json: boolean | undefined, value: unknown, text: () => string) =>
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : text());
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map(
+      (r) =>
+        `${r
+          .map((cell, c) => cell.padEnd(widths[c]!))
+          .join("  ")
+          .trimEnd()}\n`,
+    )
+    .join("");
+}
+
+const prompt = (job: Job) => {
+  const p = String(job.params.prompt ?? "").replace(/\s+/g, " ");
+  return p.length > 48 ? `${p.slice(0, 47)}…` : p;
+};
+
+const jobLine = (j: Job) => [j.id, j.kind, j.status, j.created_at.slice(0, 19).replace("T", " "), prompt(j)];
+
+export async function listJobs(
+  client: ZImageGateway,
+  flags: { status?: string | undefined; limit?: string | undefined; json?: boolean | undefined },
+): Promise<number> {
+  const limit = flags.limit === undefined ? 20 : Number(flags.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError("--limit must be 1-100");
+  const page = await client.list({ limit, ...(flags.status ? { status: flags.status as JobStatus } : {}) });
+  print(flags.json, page, () =>
+    page.data.length === 0
+      ? "no jobs\n"
+      : table([["ID", "KIND", "STATUS", "CREATED", "PROMPT"], ...page.data.map(jobLine)]),
+  );
+  return EXIT.ok;
+}
+
+export async function showJob(
+  client: ZImageGateway,
+  id: string | undefined,
+  json?: boolean,
+): Promise<number> {
+  if (!id) throw new UsageError("usage: zimage show ID");
+  const job = await client.get(id);
+  print(json, job, () => `${JSON.stringify(job, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+export async function cancelJob(
+  client: ZImageGateway,
+  id: string | undefined,
+  json?: boolean,
+): Promise<number> {
+  if (!id) throw new UsageError("usage: zimage cancel ID");
+  const job = await client.cancel(id);
+  print(json, job, () => `${job.id} ${job.status}\n`);
+  return EXIT.ok;
+}
+
+export interface KeyFlags {
+  role?: string | undefined;
+  rate?: string | undefined;
+  "max-pending"?: string | undefined;
+  weight?: string | undefined;
+  json?: boolean | undefined;
+}
+
+function limits(f: KeyFlags) {
+  const out: { rate_per_minute?: number; max_pending?: number; priority_weight?: number } = {};
+  const int = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a whole number`);
+    return Number(v);
+  };
+  const rate = int("rate", f.rate);
+  const pending = int("max-pending", f["max-pending"]);
+  const weight = int("weight", f.weight);
+  if (rate !== undefined) out.rate_per_minute = rate;
+  if (pending !== undefined) out.max_pending = pending;
+  if (weight !== undefined) out.priority_weight = weight;
+  return out;
+}
+
+const keyLine = (k: ApiKey) => [
+  k.id,
+  k.name,
+  k.role,
+  k.prefix,
+  k.revoked_at ? "revoked" : "active",
+  String(k.rate_per_minute),
+  String(k.max_pending),
+  String(k.priority_weight),
+];
+
+export async function keysCommand(client: ZImageGateway, args: string[], flags: KeyFlags): Promise<number> {
+  const [action, arg] = args;
+  switch (action) {
+    case "create": {
+      if (!arg) throw new UsageError("usage: zimage keys create NAME [--role admin|user] [limits]");
+      if (flags.role !== undefined && flags.role !== "admin" && flags.role !== "user")
+        throw new UsageError("--role must be admin or user");
+      const role = flags.role as "admin" | "user" | undefined;
+      const created = await client.keys.create({ name: arg, ...(role ? { role } : {}), ...limits(flags) });
+      print(flags.json, created, () => `${created.key}\n(shown once: store it now; id ${created.id})\n`);
+      return EXIT.ok;
+    }
+    case "list": {
+      const keys = await client.keys.list();
+      print(flags.json, keys, () =>
+        table([
+          ["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT"],
+          ...keys.map(keyLine),
+        ]),
+      );
+      return EXIT.ok;
+    }
+    case "revoke": {
+      if (!arg) throw new UsageError("usage: zimage keys revoke ID");
+      const key = await client.keys.revoke(arg);
+      print(flags.json, key, () => `${key.id} revoked\n`);
+      return EXIT.ok;
+    }
+    case "set-limits": {
+      if (!arg)
+        throw new UsageError("usage: zimage keys set-limits ID [--rate N] [--max-pending N] [--weight N]");
+      const patch = limits(flags);
+      if (Object.keys(patch).length === 0)
+        throw new UsageError("give at least one of --rate, --max-pending, --weight");
+      const key = await client.keys.setLimits(arg, patch);
+      print(flags.json, key, () =>
+        table([["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT"], keyLine(key)]),
+      );
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError("usage: zimage keys create|list|revoke|set-limits ...");
+  }
+}
