@@ -4,6 +4,7 @@ import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import { pinoHttp } from "pino-http";
 import { authenticate, KeyResolver, requireAdmin } from "./auth";
+import { AuthFailureLimiter, type AuthFailureLimits } from "./auth-failure-limiter";
 import { errorHandler, notFoundHandler } from "./error-handler";
 import type { JobDeps } from "./job-access";
 import type { JobEventBus } from "./job-event-bus";
@@ -38,6 +39,10 @@ export interface AppDeps extends JobDeps {
   openMode: () => Promise<boolean>;
   /** OPENAI_WAIT_SECONDS: how long the OpenAI-compatible endpoints hold a request for its job. */
   openaiWaitSeconds?: number | undefined;
+  /** AUTH_FAILURES_PER_IP / AUTH_FAILURE_WINDOW_SECONDS; unset: no per-IP limit. */
+  authFailureLimits?: AuthFailureLimits | undefined;
+  /** TRUST_PROXY, as Express's "trust proxy" setting: whose X-Forwarded-For names the client. */
+  trustProxy?: string | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -46,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   const metrics = new ApiMetrics(deps);
   app.disable("x-powered-by");
+  app.set("trust proxy", trustProxySetting(deps.trustProxy));
   app.set("etag", false);
   app.use(
     pinoHttp({
@@ -75,6 +81,9 @@ export function createApp(deps: AppDeps): Express {
     defaults: deps.defaultLimits,
     openMode: deps.openMode,
     logger: deps.logger,
+    failures: deps.authFailureLimits
+      ? new AuthFailureLimiter(deps.redis, deps.prefix, deps.authFailureLimits)
+      : undefined,
   });
   const auth = authenticate(keys);
   app.use(["/admin"], storeAvailable(deps.redis));
@@ -99,4 +108,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/** "false" | "true" | a hop count | Express's names and CIDRs ("loopback", "10.0.0.0/8, uniquelocal"). */
+function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === "" || value === "false") return false;
+  if (value === "true") return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }

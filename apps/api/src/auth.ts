@@ -1,6 +1,7 @@
 import { findApiKey, GatewayError, type KeyLimits, type Logger, tokensEqual } from "@zimage/core";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
+import type { AuthFailureLimiter } from "./auth-failure-limiter";
 import { isAdmin, type Principal } from "./principal";
 
 export interface AuthOptions {
@@ -12,6 +13,8 @@ export interface AuthOptions {
   /** True when no key exists at all and the api is bound to loopback: every caller is the local admin. */
   openMode: () => Promise<boolean>;
   logger: Logger;
+  /** Per-IP limit on failed key checks; none in tests that do not exercise it. */
+  failures?: AuthFailureLimiter | undefined;
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -30,10 +33,16 @@ export class KeyResolver {
     return this.opts.openMode();
   }
 
-  async principalFor(token: string): Promise<Principal | null> {
+  /** The key's principal, or null for an unknown or revoked key (counted against `ip`). */
+  async principalFor(token: string, ip: string): Promise<Principal | null> {
+    this.opts.failures?.assertNotBlocked(ip);
     if (this.opts.adminKey && tokensEqual(token, this.opts.adminKey)) return this.bootstrap;
     const record = await findApiKey(this.opts.redis, this.opts.prefix, token);
-    if (!record) return null;
+    if (!record) {
+      this.opts.logger.info({ ip }, "invalid API key");
+      await this.opts.failures?.recordFailure(ip);
+      return null;
+    }
     return {
       id: record.id,
       name: record.name,
@@ -47,11 +56,11 @@ export class KeyResolver {
   }
 
   /** The principal of a request's Authorization header; undefined when there is no header. */
-  async fromHeader(header: string | undefined): Promise<Principal | null | undefined> {
+  async fromHeader(header: string | undefined, ip: string): Promise<Principal | null | undefined> {
     if (!header) return undefined;
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new GatewayError("unauthorized", "the Authorization header must be `Bearer <key>`");
-    return this.principalFor(token);
+    return this.principalFor(token, ip);
   }
 }
 
@@ -62,7 +71,7 @@ export class KeyResolver {
  */
 export function authenticate(keys: KeyResolver): RequestHandler {
   return async (req, res, next) => {
-    const principal = await keys.fromHeader(req.get("authorization"));
+    const principal = await keys.fromHeader(req.get("authorization"), clientIp(req));
     if (principal === undefined) {
       if (await keys.openMode()) {
         res.locals.principal = keys.local;
@@ -82,3 +91,6 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
   if (!p || !isAdmin(p)) return next(new GatewayError("forbidden", "this endpoint needs an admin key"));
   next();
 };
+
+/** The caller's address: the socket's, or the proxy's view of it when TRUST_PROXY says to believe it. */
+export const clientIp = (req: Request) => req.ip ?? req.socket.remoteAddress ?? "unknown";

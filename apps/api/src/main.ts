@@ -91,6 +91,11 @@ const app = createApp({
   },
   openMode,
   openaiWaitSeconds: config.OPENAI_WAIT_SECONDS,
+  authFailureLimits: {
+    maxFailures: config.AUTH_FAILURES_PER_IP,
+    windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+  },
+  trustProxy: config.TRUST_PROXY,
 });
 
 const server = app.listen(config.PORT, config.HOST, () => {

@@ -27,6 +27,8 @@ export async function startTestApi(
     ratePerMinute?: number;
     maxPending?: number;
     allowPrivateWebhooks?: boolean;
+    authFailureLimits?: { maxFailures: number; windowSeconds: number };
+    trustProxy?: string;
   } = {},
 ): Promise<TestApi> {
   const redis = await startRedis();
@@ -69,6 +71,8 @@ export async function startTestApi(
     readiness: { checks: { redis: async () => conn.status === "ready" && (await conn.ping()) === "PONG" } },
     maxJsonBytes: opts.maxJsonBytes ?? 1024 * 1024,
     maxUploadBytes: opts.maxUploadBytes ?? 2 * 1024 * 1024,
+    authFailureLimits: opts.authFailureLimits,
+    trustProxy: opts.trustProxy,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));

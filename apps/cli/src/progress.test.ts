@@ -17,9 +17,9 @@ const job = (over: Partial<Job>): Job =>
 suite("progress line", () => {
   it("shows the queue position, then the phase and upstream, with ETA and elapsed time", () => {
     expect(describe(job({ queue_position: 3, eta_seconds: 95 }), 12_000)).toBe(
-      "01JOB  queued · 3 ahead · eta 1:35 · 0:12",
+      "01JOB  queued · 2 ahead · eta 1:35 · 0:12",
     );
-    expect(describe(job({ queue_position: 0 }), 0)).toBe("01JOB  queued · next in line · 0:00");
+    expect(describe(job({ queue_position: 1 }), 0)).toBe("01JOB  queued · next in line · 0:00");
     expect(describe(job({ status: "running", phase: "loading", upstream: "gpu0" }), 61_000)).toBe(
       "01JOB  running · loading the model · on gpu0 · 1:01",
     );

@@ -9,7 +9,7 @@ const clock = (ms: number) => {
 export function describe(job: Job, elapsedMs: number): string {
   const parts: string[] = [job.status];
   if (job.status === "queued" && job.queue_position !== null)
-    parts.push(job.queue_position === 0 ? "next in line" : `${job.queue_position} ahead`);
+    parts.push(job.queue_position <= 1 ? "next in line" : `${job.queue_position - 1} ahead`);
   if (job.status === "running") {
     parts.push(job.phase === "loading" ? "loading the model" : "generating");
     if (job.upstream) parts.push(`on ${job.upstream}`);

@@ -40,6 +40,7 @@ const dispatchers = config.upstreams.map(
         baseUrl: upstream.url,
         imageTimeoutMs: ms(config.IMAGE_TIMEOUT_SECONDS),
         controlTimeoutMs: ms(config.UPSTREAM_CONTROL_TIMEOUT_SECONDS),
+        maxResponseBytes: config.UPSTREAM_MAX_RESPONSE_BYTES,
       }),
       store,
       connection,

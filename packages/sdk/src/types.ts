@@ -30,7 +30,7 @@ export interface Job {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
-  /** While queued: how many jobs run before this one (0 = next). */
+  /** While queued: its place in line (1 = runs next). */
   queue_position: number | null;
   eta_seconds: number | null;
   upstream: string | null;

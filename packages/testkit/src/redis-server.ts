@@ -23,8 +23,10 @@ export interface PrivateRedis {
   url: string;
   port: number;
   dir: string;
-  /** SIGKILL the server (data survives in AOF); `start()` brings it back on the same port. */
+  /** SIGKILL the server (AOF keeps what was fsynced, up to a second old); `start()` brings it back on the same port. */
   kill(): Promise<void>;
+  /** SIGTERM: Redis flushes the AOF and exits cleanly, as on an orderly restart. */
+  shutdown(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -65,14 +67,15 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<P
     await waitFor(() => ping(url), { timeoutMs: 10_000, what: `redis-server on ${port}` });
   };
 
-  const kill = async () => {
+  const signal = async (sig: NodeJS.Signals) => {
     const proc = child;
     child = null;
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGKILL");
+    proc.kill(sig);
     await exited;
   };
+  const kill = () => signal("SIGKILL");
 
   await start();
   return {
@@ -80,6 +83,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<P
     port,
     dir,
     kill,
+    shutdown: () => signal("SIGTERM"),
     start,
     stop: async () => {
       await kill();

@@ -1,6 +1,7 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
+import { GatewayError } from "@zimage/core";
 import type { Queue } from "bullmq";
 import cookieParser from "cookie-parser";
 import express, { type RequestHandler, Router } from "express";
@@ -12,7 +13,7 @@ import {
   SESSION_COOKIE,
   SESSION_TTL_SECONDS,
 } from "../admin-session";
-import type { KeyResolver } from "../auth";
+import { clientIp, type KeyResolver } from "../auth";
 import { isAdmin, type Principal } from "../principal";
 
 const BASE = "/admin/queues";
@@ -48,8 +49,9 @@ export function adminUiRouter(deps: {
   const sessionPrincipal = async (
     cookie: string | undefined,
     header: string | undefined,
+    ip: string,
   ): Promise<Principal | null> => {
-    const fromHeader = await deps.keys.fromHeader(header).catch(() => null);
+    const fromHeader = await deps.keys.fromHeader(header, ip).catch(() => null);
     if (fromHeader !== undefined) return fromHeader;
     const fromCookie = await readSession(deps.redis, deps.prefix, cookie);
     if (fromCookie) return fromCookie;
@@ -57,7 +59,11 @@ export function adminUiRouter(deps: {
   };
 
   const requireAdminSession: RequestHandler = async (req, res, next) => {
-    const principal = await sessionPrincipal(req.cookies?.[SESSION_COOKIE], req.get("authorization"));
+    const principal = await sessionPrincipal(
+      req.cookies?.[SESSION_COOKIE],
+      req.get("authorization"),
+      clientIp(req),
+    );
     if (principal && isAdmin(principal)) return next();
     if (req.accepts(["html", "json"]) === "html") return res.redirect(303, "/admin/login");
     res.status(principal ? 403 : 401).json({
@@ -85,7 +91,13 @@ export function adminUiRouter(deps: {
     express.urlencoded({ extended: false, limit: "4kb" }),
     async (req, res) => {
       const key = typeof req.body?.key === "string" ? req.body.key.trim() : "";
-      const principal = key ? await deps.keys.principalFor(key) : null;
+      let principal: Principal | null = null;
+      try {
+        principal = key ? await deps.keys.principalFor(key, clientIp(req)) : null;
+      } catch (err) {
+        if (!(err instanceof GatewayError) || err.status !== 429) throw err;
+        return res.status(429).type("html").send(loginPage(err.message));
+      }
       if (!principal || !isAdmin(principal)) {
         return res.status(401).type("html").send(loginPage("That is not a valid admin key."));
       }

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   unsupported_media_type: 415,
   rate_limited: 429,
   too_many_pending_jobs: 429,
+  too_many_auth_failures: 429,
   // gateway and its dependencies
   internal_error: 500,
   service_unavailable: 503,
