@@ -119,7 +119,7 @@ export class JobService {
     opts: SubmitOptions,
   ): Promise<Submitted> {
     const { principal } = opts;
-    const id = newJobId();
+    let id = newJobId();
     const idemKey = opts.idempotencyKey;
     if (idemKey !== undefined) {
       if (!IDEMPOTENCY_KEY.test(idemKey)) {
@@ -146,10 +146,17 @@ export class JobService {
             "this Idempotency-Key was used with a different request",
           );
         }
-        return { view: await this.getView(principal, claim.jobId, opts.baseUrl), created: false };
+        const existing = await this.existingView(principal, claim.jobId, opts.baseUrl);
+        if (existing) return { view: existing, created: false };
+        // The first attempt claimed the key and then failed without knowing whether its job went in
+        // (Redis went away mid-submit), and it did not: finish that submission under the same id.
+        id = claim.jobId;
       }
     }
     let inputKey: string | null = null;
+    // Once the job has been sent to Redis, a failure is ambiguous: the job may be in the queue. Then
+    // the idempotency claim must stay, so a retry finds that job instead of queueing a second one.
+    let sent = false;
     try {
       await this.limiter.consume(principal.id, principal.limits.rate_per_minute);
       const pending = await this.pendingCount(principal);
@@ -180,16 +187,19 @@ export class JobService {
       await indexJob(this.deps.redis, this.deps.prefix, principal.id, id);
       await addPending(this.deps.redis, this.deps.prefix, principal.id, id);
       await markQueued(this.deps.redis, this.deps.prefix, id, Date.now());
+      sent = true;
       await addJob(this.deps.queue, id, input ? { ...data, input } : data, priority);
     } catch (err) {
-      // Nothing is left behind for a job that was never acknowledged.
-      await Promise.allSettled([
-        idemKey !== undefined
-          ? releaseIdempotencyKey(this.deps.redis, this.deps.prefix, principal.id, idemKey)
-          : null,
-        inputKey ? this.deps.store.delete(inputKey) : null,
-        removePending(this.deps.redis, this.deps.prefix, principal.id, id),
-      ]);
+      // Nothing is left behind for a job that was certainly never queued.
+      if (!sent || err instanceof GatewayError) {
+        await Promise.allSettled([
+          idemKey !== undefined
+            ? releaseIdempotencyKey(this.deps.redis, this.deps.prefix, principal.id, idemKey)
+            : null,
+          inputKey ? this.deps.store.delete(inputKey) : null,
+          removePending(this.deps.redis, this.deps.prefix, principal.id, id),
+        ]);
+      }
       throw err;
     }
     await publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed" }).catch(() => {});
@@ -214,6 +224,16 @@ export class JobService {
       const states = await Promise.all(ids.map((id) => this.deps.queue.getJobState(id)));
       return states.map((s) => s === "waiting" || s === "prioritized" || s === "delayed" || s === "active");
     });
+  }
+
+  /** The job's view, or null when it does not exist (an idempotency claim whose job never went in). */
+  private async existingView(principal: Principal, id: string, baseUrl: string): Promise<JobView | null> {
+    try {
+      return await this.getView(principal, id, baseUrl);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === "job_not_found") return null;
+      throw err;
+    }
   }
 
   async getView(principal: Principal, id: string, baseUrl: string): Promise<JobView> {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createJobQueue, createLogger, createRedis, createWebhookQueue, ResultUrlSigner } from "@zimage/core";
 import { createStore } from "@zimage/storage";
 import { type PrivateRedis, startRedis } from "@zimage/testkit";
+import type { Queue } from "bullmq";
 import type { Express } from "express";
 import { createApp } from "../src/app";
 import { JobEventBus } from "../src/job-event-bus";
@@ -15,6 +16,8 @@ export interface TestApi {
   app: Express;
   redis: PrivateRedis;
   dataDir: string;
+  /** The job queue the api writes to (no worker takes from it here). */
+  queue: Queue;
   close(): Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function startTestApi(
     app,
     redis,
     dataDir,
+    queue,
     close: async () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

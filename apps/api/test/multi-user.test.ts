@@ -209,6 +209,21 @@ describe("idempotency", () => {
     expect(bad.body.error?.code).toBe("invalid_idempotency_key");
   });
 
+  it("a retry after a submit that failed midway queues the job once, under the first attempt's id", async () => {
+    const { key } = await newKey("half-done");
+    const first = await submit(key, "cut off", { "idempotency-key": "req-cut" });
+    expect(first.status).toBe(202);
+    const id = first.body.id as string;
+    // What a Redis crash mid-submit can leave: the claim on the key, but no job.
+    await (await api.queue.getJob(id))?.remove();
+    const retry = await submit(key, "cut off", { "idempotency-key": "req-cut" });
+    expect(retry.status).toBe(202);
+    expect(retry.body.id).toBe(id);
+    expect(await api.queue.getJobState(id)).not.toBe("unknown");
+    const again = await submit(key, "cut off", { "idempotency-key": "req-cut" });
+    expect([again.status, again.body.id]).toEqual([200, id]);
+  });
+
   it("scopes keys per user", async () => {
     const a = await newKey("idem a");
     const b = await newKey("idem b");

@@ -16,6 +16,8 @@ export interface ChaosResult {
   duplicatedJobs: number;
   /** Image requests the GPU ran more than once for the same job (a crash mid-request causes these). */
   upstreamDuplicates: number;
+  /** The most image requests the GPU had open at once: the gateway's promise is 1. */
+  gpuMaxInFlight: number;
   seconds: number;
 }
 
@@ -46,6 +48,8 @@ export async function submitAll(
   opts: {
     key?: string;
     concurrency?: number;
+    /** Pause between one lane's submits, so the run spans the fault instead of finishing first. */
+    paceMs?: number;
     body?: (i: number) => Record<string, unknown>;
     deadlineMs?: number;
   } = {},
@@ -56,10 +60,12 @@ export async function submitAll(
     refusals: [],
     slowestMs: 0,
   }));
-  const deadline = Date.now() + (opts.deadlineMs ?? 120_000);
+  const deadline = Date.now() + (opts.deadlineMs ?? 60_000);
   let next = 0;
   const lane = async () => {
     while (next < n) {
+      if (next > 0 && opts.paceMs) await new Promise((r) => setTimeout(r, opts.paceMs));
+      if (next >= n) break;
       const s = out[next++]!;
       const i = out.indexOf(s);
       while (s.id === null && Date.now() < deadline) {
@@ -69,7 +75,7 @@ export async function submitAll(
             method: "POST",
             headers: {
               "content-type": "application/json",
-              "idempotency-key": `chaos-${s.prompt}`,
+              "idempotency-key": `chaos-${s.prompt.replace(/[^A-Za-z0-9]+/g, "-")}`,
               ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}),
             },
             body: JSON.stringify({ prompt: s.prompt, size: "128x128", ...opts.body?.(i) }),
@@ -85,14 +91,22 @@ export async function submitAll(
             await new Promise((r) => setTimeout(r, 200));
           }
         } catch (err) {
+          if ((err as Error).message.startsWith("submit refused")) throw err;
           s.slowestMs = Math.max(s.slowestMs, Date.now() - started);
-          s.refusals.push(`connection: ${(err as Error).message}`);
+          s.refusals.push(
+            `connection: ${(err as Error).message} ${((err as Error).cause as Error | undefined)?.message ?? ""}`,
+          );
           await new Promise((r) => setTimeout(r, 200));
         }
       }
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 4 }, lane));
+  if (process.env.CHAOS_DEBUG)
+    console.log(
+      "REFUSALS",
+      out.slice(0, 3).map((s) => s.refusals.slice(0, 3)),
+    );
   return out;
 }
 
