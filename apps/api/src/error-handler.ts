@@ -21,7 +21,10 @@ const BODY_PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
   "request.size.invalid": ["invalid_request", "the request size did not match Content-Length"],
 };
 
-/** ioredis/BullMQ failures that mean "Redis is unreachable right now", which is a 503, not a 500. */
+/**
+ * ioredis/BullMQ failures that mean "Redis cannot take this right now" (unreachable, or out of memory
+ * under `noeviction`), which is a 503, not a 500.
+ */
 function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
@@ -29,7 +32,7 @@ function isRedisUnavailable(err: unknown): boolean {
     err.name === "MaxRetriesPerRequestError" ||
     code === "ECONNREFUSED" ||
     code === "ECONNRESET" ||
-    /Connection is closed|Stream isn't writeable|connect ETIMEDOUT/.test(err.message)
+    /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|^OOM command not allowed/.test(err.message)
   );
 }
 

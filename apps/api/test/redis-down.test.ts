@@ -39,3 +39,28 @@ it("answers 503 service_unavailable, promptly, while Redis is down and recovers 
   }
   expect(status).toBe(202);
 });
+
+it("answers 503 when Redis is out of memory, and submits again once it has room", async () => {
+  const { Redis } = await import("ioredis");
+  const admin = new Redis(api.redis.url);
+  try {
+    await admin.config("SET", "maxmemory", "1");
+    const res = await fetch(`${api.url}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "no room" }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("service_unavailable");
+    await admin.config("SET", "maxmemory", "0");
+    const ok = await fetch(`${api.url}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "room again" }),
+    });
+    expect(ok.status).toBe(202);
+  } finally {
+    await admin.config("SET", "maxmemory", "0").catch(() => {});
+    admin.disconnect();
+  }
+});
