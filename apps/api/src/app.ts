@@ -1,8 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { KeyLimits, Logger } from "@zimage/core";
 import express, { type Express } from "express";
 import type { Redis } from "ioredis";
-import { pinoHttp } from "pino-http";
 import { authenticate, KeyResolver, requireAdmin } from "./auth";
 import { AuthFailureLimiter, type AuthFailureLimits } from "./auth-failure-limiter";
 import { errorHandler, notFoundHandler } from "./error-handler";
@@ -11,6 +9,7 @@ import type { JobEventBus } from "./job-event-bus";
 import { JobService } from "./job-service";
 import { ApiMetrics } from "./metrics";
 import { openapiRouter } from "./openapi/router";
+import { requestLog } from "./request-log";
 import { adminKeysRouter } from "./routes/admin-keys";
 import { adminUiRouter } from "./routes/admin-ui";
 import { healthRouter, type Readiness } from "./routes/health";
@@ -45,29 +44,13 @@ export interface AppDeps extends JobDeps {
   trustProxy?: string | undefined;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 export function createApp(deps: AppDeps): Express {
   const app = express();
   const metrics = new ApiMetrics(deps);
   app.disable("x-powered-by");
   app.set("trust proxy", trustProxySetting(deps.trustProxy));
   app.set("etag", false);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      // A caller's request id is kept when it is sane, so logs can be joined across services.
-      genReqId: (req, res) => {
-        const incoming = req.headers["x-request-id"];
-        const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader("X-Request-Id", id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
-      customProps: (req) => ({ reqId: req.id }),
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use(metrics.httpMiddleware());
   app.use(healthRouter(deps.readiness));
   app.use(metrics.router(deps.metricsToken));

@@ -56,11 +56,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       status = 503;
       body = errorBody("service_unavailable", "the job store is unavailable; retry shortly");
       res.setHeader("Retry-After", "5");
-      logger.warn({ err, reqId: req.id }, "redis unavailable");
+      logger.warn({ err, reqId: (req as { id?: string }).id }, "redis unavailable");
     } else {
       status = 500;
       body = errorBody("internal_error", "an unexpected error occurred");
-      logger.error({ err, reqId: req.id }, "unhandled error");
+      logger.error({ err, reqId: (req as { id?: string }).id }, "unhandled error");
     }
     // The OpenAI-compatible routes answer in OpenAI's error shape, with the same status and code.
     const { code, message, details } = body.error;

@@ -15,6 +15,7 @@ import {
   type InputImageRef,
   indexJob,
   type JobData,
+  type JobSnapshot,
   type JobView,
   markQueued,
   newJobId,
@@ -157,9 +158,14 @@ export class JobService {
     // Once the job has been sent to Redis, a failure is ambiguous: the job may be in the queue. Then
     // the idempotency claim must stay, so a retry finds that job instead of queueing a second one.
     let sent = false;
+    const timestamp = Date.now();
+    let queued: JobData | undefined;
     try {
-      await this.limiter.consume(principal.id, principal.limits.rate_per_minute);
-      const pending = await this.pendingCount(principal);
+      // Independent reads and writes go to Redis together: each round trip is submit latency.
+      const [, pending] = await Promise.all([
+        this.limiter.consume(principal.id, principal.limits.rate_per_minute),
+        this.pendingCount(principal),
+      ]);
       if (pending >= principal.limits.max_pending) {
         const stats = await getDispatchStats(this.deps.redis, this.deps.prefix);
         const retryAfter = Math.max(1, Math.ceil((stats.avgJobMs ?? 30_000) / 1000));
@@ -184,11 +190,14 @@ export class JobService {
         principal.id,
         principal.limits.priority_weight,
       );
-      await indexJob(this.deps.redis, this.deps.prefix, principal.id, id);
-      await addPending(this.deps.redis, this.deps.prefix, principal.id, id);
-      await markQueued(this.deps.redis, this.deps.prefix, id, Date.now());
+      await Promise.all([
+        indexJob(this.deps.redis, this.deps.prefix, principal.id, id),
+        addPending(this.deps.redis, this.deps.prefix, principal.id, id),
+        markQueued(this.deps.redis, this.deps.prefix, id, timestamp),
+      ]);
       sent = true;
-      await addJob(this.deps.queue, id, input ? { ...data, input } : data, priority);
+      queued = input ? { ...data, input } : data;
+      await addJob(this.deps.queue, id, queued, priority, timestamp);
     } catch (err) {
       // Nothing is left behind for a job that was certainly never queued.
       if (!sent || err instanceof GatewayError) {
@@ -202,9 +211,22 @@ export class JobService {
       }
       throw err;
     }
-    await publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed" }).catch(() => {});
-    await notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(() => {});
-    return { view: await this.getView(principal, id, opts.baseUrl), created: true };
+    // The job was just queued, so its view is built from what was sent rather than read back.
+    const snapshot: JobSnapshot = {
+      id,
+      data: queued!,
+      state: "prioritized",
+      timestamp,
+      attemptsMade: 0,
+      progress: null,
+      returnvalue: null,
+    };
+    const [view] = await Promise.all([
+      viewOf(this.deps, snapshot, opts.baseUrl),
+      publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed" }).catch(() => {}),
+      notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(() => {}),
+    ]);
+    return { view, created: true };
   }
 
   /** The SSRF guard runs at submit (and again before each delivery: DNS can change). */

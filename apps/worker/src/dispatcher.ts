@@ -31,7 +31,13 @@ import type { Redis } from "ioredis";
 import { IdleUnloader } from "./idle-unloader";
 import { keepLock } from "./job-lock";
 import type { WorkerMetrics } from "./metrics";
-import { type DispatchTimings, processJob } from "./process-job";
+import {
+  type DispatchTimings,
+  type ProcessDeps,
+  requestImages,
+  saveImages,
+  type UpstreamAnswer,
+} from "./process-job";
 import { UpstreamMonitor } from "./upstream-monitor";
 
 export interface DispatcherOptions {
@@ -55,6 +61,8 @@ export interface DispatcherOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long after its own request succeeded a dispatcher may skip the pre-flight checks. */
+const GPU_IDLE_TRUST_MS = 2_000;
 
 /**
  * The one dispatcher of an upstream. Every worker process runs one per configured upstream, but only
@@ -74,6 +82,14 @@ export class Dispatcher {
   private loop: Promise<void> | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private inFlight: { job: Job<JobData, JobResult>; abort: AbortController } | null = null;
+  /** Jobs whose GPU work is done and whose results are being stored and completed. */
+  private readonly finishing = new Set<Promise<void>>();
+  /**
+   * When this dispatcher's own request last succeeded, while it held the lease (see
+   * ProcessDeps.gpuKnownIdle); cleared by any failure and by lease changes. Trusted only briefly: an
+   * upstream restarted between two jobs would be cold again.
+   */
+  private gpuIdleSince: number | null = null;
 
   constructor(private readonly opts: DispatcherOptions) {
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -156,6 +172,7 @@ export class Dispatcher {
     }, graceMs);
     await this.loop;
     clearTimeout(timer);
+    await Promise.all([...this.finishing]);
     await this.releaseLease();
     await this.worker.close();
   }
@@ -194,7 +211,6 @@ export class Dispatcher {
           await job.moveToWait(token);
           break;
         }
-        await markServed(this.opts.connection, this.opts.prefix, job.opts.priority ?? 1).catch(() => {});
         await this.runJob(job, token);
       } catch (err) {
         // Redis hiccups land here; BullMQ reconnects on its own.
@@ -204,6 +220,11 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Dispatches one job and returns as soon as the GPU has answered, so the loop can send the next
+   * job at once; storing this job's images and completing it carry on in the background
+   * (`finishing`). A failure is handled before returning, as it may put the job back on the queue.
+   */
   private async runJob(job: Job<JobData, JobResult>, token: string): Promise<void> {
     const abort = new AbortController();
     this.inFlight = { job, abort };
@@ -211,64 +232,121 @@ export class Dispatcher {
     const lock = keepLock(job, token, this.opts.lockDurationMs, () =>
       this.log.error({ jobId: job.id }, "lost the job's lock; another dispatcher may run it"),
     );
-    await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
-      busy: true,
-      current_job: job.id ?? null,
-    }).catch(() => {});
     const labels = { kind: job.data.kind, upstream: this.opts.upstream.name };
     if (job.attemptsMade === 0) {
       this.opts.metrics.queueWait.observe({ kind: job.data.kind }, (Date.now() - job.timestamp) / 1000);
     }
-    await markDispatched(this.opts.connection, this.opts.prefix, job.id!).catch(() => {});
-    await this.publish(job.id!, "dispatched");
-    await this.notify(job, "running");
+    // The bookkeeping of a dispatch is independent, so it goes to Redis at once rather than in turn:
+    // every round trip here is time the GPU sits idle.
+    const [, , , canceledBefore] = await Promise.all([
+      markServed(this.opts.connection, this.opts.prefix, job.opts.priority ?? 1).catch(() => {}),
+      updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
+        busy: true,
+        current_job: job.id ?? null,
+      }).catch(() => {}),
+      markDispatched(this.opts.connection, this.opts.prefix, job.id!)
+        .catch(() => {})
+        .then(() => this.publish(job.id!, "dispatched")),
+      this.canceled(job),
+      this.notify(job, "running"),
+    ]);
+    const gpuKnownIdle = this.gpuIdleSince !== null && Date.now() - this.gpuIdleSince < GPU_IDLE_TRUST_MS;
+    this.gpuIdleSince = null;
+    const deps = { ...this.processDeps(), gpuKnownIdle };
+    let answer: UpstreamAnswer;
     try {
-      if (await this.canceled(job)) return await this.discardCanceled(job, token);
-      const result = await processJob(job, this.processDeps(), abort.signal);
-      // The owner canceled while the GPU worked: the work cannot be interrupted, but its result is
-      // not delivered.
-      if (await this.canceled(job)) return await this.discardCanceled(job, token);
-      await job.moveToCompleted(result, token, false);
-      await this.jobEnded(job);
-      this.opts.metrics.jobsCompleted.inc(labels);
-      await this.notify(job, "succeeded");
-      this.opts.metrics.jobDuration.observe({ kind: job.data.kind }, (Date.now() - job.timestamp) / 1000);
-      await countUpstreamEvent(
-        this.opts.connection,
-        this.opts.prefix,
-        this.opts.upstream.name,
-        "jobs_done",
-      ).catch(() => {});
-    } catch (err) {
-      if (abort.signal.aborted) {
-        await job.moveToWait(token);
-      } else {
-        await job.moveToFailed(err as Error, token, false);
-        const { code } = decodeFailure((err as Error).message);
-        if ((await job.getState()) === "failed") {
-          await this.jobEnded(job);
-          this.opts.metrics.jobsFailed.inc({ ...labels, reason: code });
-          await this.notify(job, "failed");
-        } else {
-          this.opts.metrics.upstreamRetries.inc({ upstream: this.opts.upstream.name, reason: code });
-        }
+      if (canceledBefore) {
+        await this.discardCanceled(job, token);
+        return await this.settle(job, lock);
       }
-    } finally {
-      lock.stop();
-      this.inFlight = null;
-      this.monitor.busy = false;
-      this.unloader.touch();
-      await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
-        busy: false,
-        current_job: null,
-        last_job_at: new Date().toISOString(),
-      }).catch(() => {});
+      answer = await requestImages(job, deps, abort.signal);
+    } catch (err) {
+      await this.failAttempt(job, token, err, abort.signal.aborted, labels);
+      return await this.settle(job, lock);
     }
-    // The job ended, failed for a retry, or went back to the queue: its view changed.
-    await this.publish(job.id!, "changed");
+    // The GPU answered this dispatcher's request, so it is idle now (see ProcessDeps.gpuKnownIdle).
+    if (this.holding) this.gpuIdleSince = Date.now();
+    this.inFlight = null;
+    this.monitor.busy = false;
+    const finishing: Promise<void> = this.finish(job, token, answer, deps, labels)
+      .catch((err) => this.log.error({ err, jobId: job.id }, "finishing a job failed"))
+      .then(() => this.settle(job, lock))
+      .finally(() => this.finishing.delete(finishing));
+    this.finishing.add(finishing);
   }
 
-  /** With nothing queued or running anywhere, fair-share slots start again from 1 (they are bounded). */
+  /** Stores the images and completes the job, or fails it; runs while the GPU already has the next job. */
+  private async finish(
+    job: Job<JobData, JobResult>,
+    token: string,
+    answer: UpstreamAnswer,
+    deps: ProcessDeps,
+    labels: { kind: string; upstream: string },
+  ): Promise<void> {
+    let result: JobResult;
+    try {
+      result = await saveImages(job, answer, deps);
+    } catch (err) {
+      return await this.failAttempt(job, token, err, false, labels);
+    }
+    // The owner canceled while the GPU worked: the work cannot be interrupted, but its result is
+    // not delivered.
+    if (await this.canceled(job)) return await this.discardCanceled(job, token);
+    await job.moveToCompleted(result, token, false);
+    this.opts.metrics.jobsCompleted.inc(labels);
+    this.opts.metrics.jobDuration.observe({ kind: job.data.kind }, (Date.now() - job.timestamp) / 1000);
+    await Promise.all([
+      this.jobEnded(job),
+      this.notify(job, "succeeded"),
+      countUpstreamEvent(this.opts.connection, this.opts.prefix, this.opts.upstream.name, "jobs_done").catch(
+        () => {},
+      ),
+    ]);
+  }
+
+  private async failAttempt(
+    job: Job<JobData, JobResult>,
+    token: string,
+    err: unknown,
+    aborted: boolean,
+    labels: { kind: string; upstream: string },
+  ): Promise<void> {
+    if (aborted) {
+      await job.moveToWait(token);
+      return;
+    }
+    await job.moveToFailed(err as Error, token, false);
+    const { code } = decodeFailure((err as Error).message);
+    if ((await job.getState()) === "failed") {
+      await this.jobEnded(job);
+      this.opts.metrics.jobsFailed.inc({ ...labels, reason: code });
+      await this.notify(job, "failed");
+    } else {
+      this.opts.metrics.upstreamRetries.inc({ upstream: this.opts.upstream.name, reason: code });
+    }
+  }
+
+  /** The job is out of this dispatcher's hands: its lock stops, and its view changed. */
+  private async settle(job: Job<JobData, JobResult>, lock: { stop(): void }): Promise<void> {
+    lock.stop();
+    if (this.inFlight?.job === job) {
+      this.inFlight = null;
+      this.monitor.busy = false;
+    }
+    this.unloader.touch();
+    await Promise.all([
+      // Another job may already be on the GPU; only an idle upstream is marked so.
+      this.inFlight === null
+        ? updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
+            busy: false,
+            current_job: null,
+            last_job_at: new Date().toISOString(),
+          }).catch(() => {})
+        : null,
+      this.publish(job.id!, "changed"),
+    ]);
+  }
+
   private async restartFairClockWhenIdle(): Promise<void> {
     if ((await servedSlot(this.opts.connection, this.opts.prefix)) === 0) return;
     if (await isQueueIdle(this.opts.connection, this.worker.keys))
@@ -324,6 +402,7 @@ export class Dispatcher {
     if (this.holding) return true;
     if (!(await this.lease.acquire())) return false;
     this.holding = true;
+    this.gpuIdleSince = null;
     this.log.info({ owner: this.lease.owner }, "dispatcher holds the upstream's lease");
     await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
       owner: this.lease.owner,
@@ -340,6 +419,7 @@ export class Dispatcher {
             // the new holder's pre-flight check waits while the GPU says it is generating.
             this.log.error("lost the upstream's lease; standing by");
             this.holding = false;
+            this.gpuIdleSince = null;
             this.monitor.stop();
             clearInterval(this.renewTimer);
           }

@@ -38,6 +38,12 @@ export interface ProcessDeps {
   monitor: UpstreamMonitor;
   timings: DispatchTimings;
   metrics: WorkerMetrics;
+  /**
+   * True when this dispatcher's own last request on the upstream just succeeded and it has held the
+   * lease throughout: nobody else can have sent the GPU work since, so the pre-flight idle check
+   * and the health read can be skipped and the next request goes out at once.
+   */
+  gpuKnownIdle?: boolean;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -64,7 +70,29 @@ export async function processJob(
   deps: ProcessDeps,
   signal?: AbortSignal,
 ): Promise<JobResult> {
-  const log = deps.logger.child({ jobId: job.id, upstream: deps.upstream, attempt: job.attemptsMade + 1 });
+  return saveImages(job, await requestImages(job, deps, signal), deps);
+}
+
+/** The upstream's answer to a job, before its images are stored. */
+export interface UpstreamAnswer {
+  response: ImagesResponse;
+  loadMs: number | null;
+  elapsedMs: number;
+}
+
+const jobLog = (job: Job<JobData, JobResult>, deps: ProcessDeps) =>
+  deps.logger.child({ jobId: job.id, upstream: deps.upstream, attempt: job.attemptsMade + 1 });
+
+/**
+ * The GPU part of a job: pre-flight idle check, then the synchronous image request with the
+ * "Model loading failed" retries. When it returns, the GPU is free for the next job.
+ */
+export async function requestImages(
+  job: Job<JobData, JobResult>,
+  deps: ProcessDeps,
+  signal?: AbortSignal,
+): Promise<UpstreamAnswer> {
+  const log = jobLog(job, deps);
   const { timings } = deps;
   // Each phase change reaches waiting clients (SSE) through the job event channel.
   const setPhase = async (phase: JobProgress["phase"]) => {
@@ -75,17 +103,23 @@ export async function processJob(
   let response: ImagesResponse | undefined;
   let loadMs: number | null = 0;
   let elapsedMs = 0;
+  let phaseSet: Promise<void> = Promise.resolve();
   try {
-    await waitUntilIdle(deps.client, {
-      intervalMs: timings.pollIntervalMs,
-      timeoutMs: timings.imageTimeoutMs,
-      signal,
-    });
+    if (!deps.gpuKnownIdle) {
+      await waitUntilIdle(deps.client, {
+        intervalMs: timings.pollIntervalMs,
+        timeoutMs: timings.imageTimeoutMs,
+        signal,
+      });
+    }
     for (let loadAttempt = 0; !response; loadAttempt++) {
-      const health = await deps.client.health().catch(() => null);
+      const knownWarm = loadAttempt === 0 && deps.gpuKnownIdle === true && deps.monitor.modelLoaded === true;
+      const health = knownWarm ? null : await deps.client.health().catch(() => null);
       if (health?.modelLoaded != null) deps.monitor.modelLoaded = health.modelLoaded;
-      const cold = health?.modelLoaded !== true;
-      await setPhase(cold ? "loading" : "generating");
+      const cold = !knownWarm && health?.modelLoaded !== true;
+      // A warm GPU starts at once: the phase is recorded while the request is already on its way.
+      phaseSet = setPhase(cold ? "loading" : "generating");
+      if (cold) await phaseSet;
       log.info({ kind: job.data.kind, cold }, "job dispatched");
       loadMs = cold ? null : 0;
       const started = performance.now();
@@ -128,6 +162,7 @@ export async function processJob(
       } finally {
         watch?.stop();
         elapsedMs = Math.round(performance.now() - started);
+        await phaseSet;
       }
     }
   } catch (err) {
@@ -140,7 +175,17 @@ export async function processJob(
     );
     throw toJobError(mapped);
   }
+  return { response: response!, loadMs, elapsedMs };
+}
 
+/** The rest of a job once the GPU has answered: images into storage, timings recorded. */
+export async function saveImages(
+  job: Job<JobData, JobResult>,
+  answer: UpstreamAnswer,
+  deps: ProcessDeps,
+): Promise<JobResult> {
+  const log = jobLog(job, deps);
+  const { response, loadMs, elapsedMs } = answer;
   let images: ResultImage[];
   try {
     images = await storeImages(job.id!, response, deps);
@@ -149,8 +194,10 @@ export async function processJob(
   }
   const inferenceMs = elapsedMs - (loadMs ?? 0);
   // Feeds eta_seconds: service time on a warm GPU, and the model load time separately.
-  await recordJobDuration(deps.redis, deps.prefix, inferenceMs).catch(() => {});
-  if (loadMs) await recordLoadDuration(deps.redis, deps.prefix, loadMs).catch(() => {});
+  await Promise.all([
+    recordJobDuration(deps.redis, deps.prefix, inferenceMs).catch(() => {}),
+    loadMs ? recordLoadDuration(deps.redis, deps.prefix, loadMs).catch(() => {}) : null,
+  ]);
   if (loadMs) deps.metrics.modelLoad.observe({ upstream: deps.upstream }, loadMs / 1000);
   deps.metrics.inference.observe({ kind: job.data.kind, upstream: deps.upstream }, inferenceMs / 1000);
   log.info({ images: images.length, elapsedMs, loadMs, inferenceMs }, "job succeeded");

@@ -28,6 +28,9 @@ export interface SimulatorStats {
 
 const MAX_RECORDS = 1000;
 
+/** Epoch milliseconds with sub-millisecond precision, for measuring the gaps between requests. */
+export const preciseNow = () => performance.timeOrigin + performance.now();
+
 /**
  * The simulated GPU: model state, a one-at-a-time lock, and the books tests read. The real server
  * processes one image request at a time; a second one waits for the first (shared/zimage-api.md).
@@ -50,7 +53,7 @@ export class SimulatedGpu {
     const rec: RequestRecord = {
       id: this.nextId++,
       path,
-      arrivedAt: Date.now(),
+      arrivedAt: preciseNow(),
       startedAt: null,
       finishedAt: null,
       status: null,

@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { pinoHttp } from "pino-http";
 import { z } from "zod";
 import { type Faults, faultsSchema, noFaults } from "./faults";
-import { SimulatedGpu, type SimulatorStats } from "./gpu";
+import { preciseNow, SimulatedGpu, type SimulatorStats } from "./gpu";
 import { renderImage } from "./image-renderer";
 import { decodeInputImage } from "./input-image";
 
@@ -136,7 +136,7 @@ export function createSimulatorApp(
   async function runImageJob(req: Request, res: Response, job: ImageJob): Promise<void> {
     const rec = gpu.record(req.path, job.prompt, `${job.width}x${job.height}`);
     await gpu.exclusive(async () => {
-      rec.startedAt = Date.now();
+      rec.startedAt = preciseNow();
       try {
         const f = gpu.faults;
         if (f.latencyMs > 0) await sleep(f.latencyMs);
@@ -194,7 +194,7 @@ export function createSimulatorApp(
         rec.status = 200;
         res.json({ created: Math.floor(Date.now() / 1000), data });
       } finally {
-        rec.finishedAt = Date.now();
+        rec.finishedAt = preciseNow();
       }
     });
   }
@@ -266,7 +266,7 @@ export function createSimulatorApp(
   const unload = (req: Request, res: Response) => {
     const rec = gpu.record(req.path);
     gpu.unload();
-    rec.startedAt = rec.finishedAt = Date.now();
+    rec.startedAt = rec.finishedAt = preciseNow();
     rec.status = 200;
     res.json({ status: "unloaded" });
   };

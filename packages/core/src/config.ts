@@ -53,7 +53,7 @@ export const configSchema = z.object({
   AUTH_FAILURES_PER_IP: int(1, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: seconds(1, 86_400).default(300),
   TRUST_PROXY: z.string().default("false"),
-  DEFAULT_RATE_PER_MINUTE: int(1, 100_000).default(60),
+  DEFAULT_RATE_PER_MINUTE: int(1, 10_000_000).default(60),
   DEFAULT_MAX_PENDING: int(1, 1_000_000).default(100),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   WORKER_METRICS_HOST: z.string().min(1).default("127.0.0.1"),

@@ -8,7 +8,7 @@ import {
   startProcess,
   startRedis,
   waitFor,
-} from "@zimage/testkit";
+} from "@zimage/testkit/standalone";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "@zimage/zimage-sim";
 
 /**

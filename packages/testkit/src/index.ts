@@ -1,6 +1,2 @@
-export { freePort } from "./free-port";
-export { makePng, pngSize } from "./png";
-export { type RunningProcess, startProcess } from "./process";
-export { type PrivateRedis, startRedis } from "./redis-server";
+export * from "./standalone";
 export { usePrivateRedis } from "./use-private-redis";
-export { waitFor } from "./wait-for";

@@ -84,7 +84,7 @@ const openaiResponses = {
 };
 
 const limits = {
-  rate_per_minute: { type: "integer", minimum: 1, maximum: 100000, description: "submits per minute" },
+  rate_per_minute: { type: "integer", minimum: 1, maximum: 10000000, description: "submits per minute" },
   max_pending: {
     type: "integer",
     minimum: 1,

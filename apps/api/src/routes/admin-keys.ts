@@ -12,7 +12,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 
 const limitsSchema = {
-  rate_per_minute: z.number().int().min(1).max(100_000),
+  rate_per_minute: z.number().int().min(1).max(10_000_000),
   max_pending: z.number().int().min(1).max(1_000_000),
   priority_weight: z.number().int().min(1).max(100),
 };

@@ -1,0 +1,60 @@
+import { createRedis, QUEUES } from "@zimage/core";
+import { Queue } from "bullmq";
+import { startGateway } from "./gateway";
+import { load } from "./load";
+
+export interface SubmitRun {
+  connections: number;
+  apiRps: number;
+  apiP99Ms: number;
+  rawRps: number;
+}
+
+const BODY = { prompt: "a lighthouse at dusk", size: "1024x1024" };
+
+/** Raw BullMQ `Queue.add` from `connections` concurrent loops for `seconds`, on the same Redis. */
+async function rawAdds(redisUrl: string, connections: number, seconds: number): Promise<number> {
+  const connection = createRedis(redisUrl);
+  const queue = new Queue(QUEUES.generate, { connection, prefix: "raw-baseline" });
+  const data = { kind: "generate", owner: "bench", params: { ...BODY, n: 1, num_inference_steps: 50 } };
+  let count = 0;
+  const until = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < until) {
+        await queue.add("generate", data, { priority: 1 + (count % 1000) });
+        count++;
+      }
+    }),
+  );
+  await queue.close();
+  connection.disconnect();
+  return count / seconds;
+}
+
+/**
+ * Issue #9.2: authenticated `POST /v1/jobs` under load (autocannon) against the same run's raw
+ * BullMQ adds on the same Redis. No worker runs, so the queue only grows, as in a burst.
+ */
+export async function submitThroughput(levels: number[], seconds: number): Promise<SubmitRun[]> {
+  const { cluster, key } = await startGateway({ workers: 0 });
+  try {
+    const out: SubmitRun[] = [];
+    for (const connections of levels) {
+      const api = await load({
+        url: `${cluster.apiUrl}/v1/jobs`,
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify(BODY),
+        connections,
+        seconds,
+        expectStatus: 202,
+      });
+      const rawRps = await rawAdds(cluster.redis.url, connections, seconds);
+      out.push({ connections, apiRps: api.rps, apiP99Ms: api.p99Ms, rawRps });
+    }
+    return out;
+  } finally {
+    await cluster.stop();
+  }
+}

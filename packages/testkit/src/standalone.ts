@@ -1,0 +1,6 @@
+// Everything in testkit that does not need a running vitest (the benchmark and the cluster harness use it from plain Node).
+export { freePort } from "./free-port";
+export { makePng, pngSize } from "./png";
+export { type RunningProcess, startProcess } from "./process";
+export { type PrivateRedis, startRedis } from "./redis-server";
+export { waitFor } from "./wait-for";
