@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { addedLatency } from "./added-latency";
@@ -161,7 +161,9 @@ worker processes with production timings, and the load generator, all on this ma
 ${plan.runs} run${plan.runs > 1 ? "s" : ""} with (min–max) unless a section says otherwise; ratios are computed within each run.
 
 ${sections.join("\n\n")}
-`;
+${await readFile(resolve(import.meta.dirname, "../findings.md"), "utf8")
+  .then((t) => `\n${t}`)
+  .catch(() => "")}`;
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, report);
 process.stdout.write(report);
