@@ -23,6 +23,7 @@ suite("progress line", () => {
     expect(describe(job({ status: "running", phase: "loading", upstream: "gpu0" }), 61_000)).toBe(
       "01JOB  running · loading the model · on gpu0 · 1:01",
     );
+    expect(describe(job({ status: "running", phase: null }), 0)).toBe("01JOB  running · starting · 0:00");
     expect(describe(job({ status: "succeeded", eta_seconds: 5 }), 75_000)).toBe("01JOB  succeeded · 1:15");
   });
 

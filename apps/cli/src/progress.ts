@@ -11,7 +11,9 @@ export function describe(job: Job, elapsedMs: number): string {
   if (job.status === "queued" && job.queue_position !== null)
     parts.push(job.queue_position <= 1 ? "next in line" : `${job.queue_position - 1} ahead`);
   if (job.status === "running") {
-    parts.push(job.phase === "loading" ? "loading the model" : "generating");
+    parts.push(
+      job.phase === "loading" ? "loading the model" : job.phase === "generating" ? "generating" : "starting",
+    );
     if (job.upstream) parts.push(`on ${job.upstream}`);
   }
   if ((job.status === "queued" || job.status === "running") && job.eta_seconds !== null)

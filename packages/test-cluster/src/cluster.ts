@@ -125,9 +125,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     await w.waitForOutput(/worker ready/);
     return w;
   };
-  await api.waitForOutput(/api listening/);
-  await waitFor(async () => (await fetch(`${apiUrl}/ready`)).ok, { what: "api ready" });
-  for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker();
+  try {
+    await api.waitForOutput(/api listening/);
+    await waitFor(async () => (await fetch(`${apiUrl}/ready`)).ok, { what: "api ready" });
+    for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker();
+  } catch (err) {
+    // A cluster that did not come up must not leave its processes behind.
+    await Promise.all([api.stop("SIGKILL"), ...workers.map((w) => w.stop("SIGKILL"))]);
+    await Promise.all(sims.map((s) => s.close()));
+    await redis.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
 
   const request = (method: string, path: string, opts: { key?: string | undefined; body?: unknown } = {}) =>
     fetch(`${apiUrl}${path}`, {

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { waitFor } from "./wait-for";
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -38,17 +37,21 @@ export function startProcess(
     output: () => out,
     exited,
     waitForOutput: async (pattern, timeoutMs = 30_000) => {
-      await waitFor(
-        () => {
-          if (child.exitCode !== null) {
-            throw new Error(`process exited with ${child.exitCode} before ${pattern}:\n${out.slice(-4000)}`);
-          }
-          return pattern.test(out);
-        },
-        { timeoutMs, what: `${pattern} in output of ${command} ${args.join(" ")}` },
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}\n--- output ---\n${out.slice(-4000)}`);
-      });
+      const deadline = Date.now() + timeoutMs;
+      let exitedAt: number | null = null;
+      while (!pattern.test(out)) {
+        if (exitedAt === null && (child.exitCode !== null || child.signalCode !== null))
+          exitedAt = Date.now();
+        // Output can still be in the pipe at exit: give it a moment, then fail at once, not at the deadline.
+        const failure =
+          exitedAt !== null && Date.now() - exitedAt > 250
+            ? `process exited with ${child.exitCode ?? child.signalCode} before ${pattern}`
+            : Date.now() > deadline
+              ? `timed out after ${timeoutMs} ms waiting for ${pattern} in output of ${command} ${args.join(" ")}`
+              : null;
+        if (failure) throw new Error(`${failure}\n--- output ---\n${out.slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
     },
     stop: async (signal = "SIGTERM", graceMs = 10_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
