@@ -52,6 +52,13 @@ export interface DispatcherOptions {
   healthIntervalMs: number;
   idleUnloadMs: number;
   leaseTtlMs: number;
+  /**
+   * Leases held by this process's dispatchers, shared between them, and LEASE_SPREAD_SECONDS: a
+   * process already holding k leases waits until a free one has stayed free for k × spread before
+   * taking it, so the upstreams spread over the worker processes instead of all going to the first
+   * one up (one event loop for every GPU). Unset or 0: take any free lease at once.
+   */
+  leaseShare?: { held: number; spreadMs: number };
   lockDurationMs: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
@@ -90,6 +97,8 @@ export class Dispatcher {
    * upstream restarted between two jobs would be cold again.
    */
   private gpuIdleSince: number | null = null;
+  /** When this dispatcher, standing by, first saw its upstream's lease free. */
+  private freeSince: number | null = null;
 
   constructor(private readonly opts: DispatcherOptions) {
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -400,8 +409,14 @@ export class Dispatcher {
   /** Takes or keeps the lease; on taking it, starts the health monitor and BullMQ's stalled-job checks. */
   private async holdLease(): Promise<boolean> {
     if (this.holding) return true;
-    if (!(await this.lease.acquire())) return false;
+    if (!(await this.mayTakeLease())) return false;
+    // mayTakeLease counted this lease as held (synchronously, so sibling dispatchers see it).
+    if (!(await this.lease.acquire())) {
+      if (this.opts.leaseShare) this.opts.leaseShare.held--;
+      return false;
+    }
     this.holding = true;
+    this.freeSince = null;
     this.gpuIdleSince = null;
     this.log.info({ owner: this.lease.owner }, "dispatcher holds the upstream's lease");
     await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
@@ -420,6 +435,7 @@ export class Dispatcher {
             this.log.error("lost the upstream's lease; standing by");
             this.holding = false;
             this.gpuIdleSince = null;
+            if (this.opts.leaseShare) this.opts.leaseShare.held--;
             this.monitor.stop();
             clearInterval(this.renewTimer);
           }
@@ -430,11 +446,31 @@ export class Dispatcher {
     return true;
   }
 
+  /**
+   * See DispatcherOptions.leaseShare. A true answer counts the lease as held before any await, so
+   * dispatchers of one process starting together do not all see zero.
+   */
+  private async mayTakeLease(): Promise<boolean> {
+    const share = this.opts.leaseShare;
+    if (!share) return true;
+    if (share.held > 0 && share.spreadMs > 0) {
+      if ((await this.lease.holder()) !== null) {
+        this.freeSince = null;
+        return false;
+      }
+      this.freeSince ??= Date.now();
+      if (Date.now() - this.freeSince < share.held * share.spreadMs) return false;
+    }
+    share.held++;
+    return true;
+  }
+
   private async releaseLease(): Promise<void> {
     clearInterval(this.renewTimer);
     this.monitor.stop();
     if (this.holding) {
       this.holding = false;
+      if (this.opts.leaseShare) this.opts.leaseShare.held--;
       await this.lease.release().catch(() => {});
       await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
         owner: null,

@@ -32,6 +32,7 @@ const store = createStore({ kind: "fs", root: config.DATA_DIR });
 const metrics = new WorkerMetrics();
 const webhooks = createWebhookQueue(connection, config.QUEUE_PREFIX);
 
+const leaseShare = { held: 0, spreadMs: ms(config.LEASE_SPREAD_SECONDS) };
 const dispatchers = config.upstreams.map(
   (upstream) =>
     new Dispatcher({
@@ -56,6 +57,7 @@ const dispatchers = config.upstreams.map(
       healthIntervalMs: ms(config.HEALTH_INTERVAL_SECONDS),
       idleUnloadMs: ms(config.IDLE_UNLOAD_SECONDS),
       leaseTtlMs: ms(config.LEASE_TTL_SECONDS),
+      leaseShare,
       lockDurationMs: ms(config.LOCK_DURATION_SECONDS),
       stalledIntervalMs: ms(config.STALLED_INTERVAL_SECONDS),
       maxStalledCount: config.MAX_STALLED_COUNT,

@@ -36,6 +36,7 @@ export const configSchema = z.object({
   MODEL_LOAD_RETRY_SECONDS: seconds(0, 600).default(10),
   IDLE_UNLOAD_SECONDS: seconds(0, 7 * 86_400).default(600),
   LEASE_TTL_SECONDS: seconds(0.5, 600).default(15),
+  LEASE_SPREAD_SECONDS: seconds(0, 600).default(2),
   LOCK_DURATION_SECONDS: seconds(0.5, 3600).default(30),
   STALLED_INTERVAL_SECONDS: seconds(0.5, 3600).default(30),
   MAX_STALLED_COUNT: int(0, 100).default(2),
