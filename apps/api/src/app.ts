@@ -1,4 +1,5 @@
 import type { KeyLimits, Logger } from "@zimage/core";
+import cookieParser from "cookie-parser";
 import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import { authenticate, KeyResolver, requireAdmin } from "./auth";
@@ -11,10 +12,13 @@ import { ApiMetrics } from "./metrics";
 import { openapiRouter } from "./openapi/router";
 import { requestLog } from "./request-log";
 import { adminKeysRouter } from "./routes/admin-keys";
+import { adminQueueHistoryRouter } from "./routes/admin-queue-history";
 import { adminUiRouter } from "./routes/admin-ui";
+import { consoleRouter } from "./routes/console";
 import { healthRouter, type Readiness } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
 import { openaiImagesRouter } from "./routes/openai-images";
+import { sessionRouter } from "./routes/session";
 import { signedImageRouter } from "./routes/signed-image";
 import { upstreamsRouter } from "./routes/upstreams";
 import { webhooksRouter } from "./routes/webhooks";
@@ -42,6 +46,8 @@ export interface AppDeps extends JobDeps {
   authFailureLimits?: AuthFailureLimits | undefined;
   /** TRUST_PROXY, as Express's "trust proxy" setting: whose X-Forwarded-For names the client. */
   trustProxy?: string | undefined;
+  /** CONSOLE_DIR: the built web console served at `/`. */
+  consoleDir?: string | undefined;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -69,13 +75,18 @@ export function createApp(deps: AppDeps): Express {
       : undefined,
   });
   const auth = authenticate(keys);
+  const authenticated = ["/v1/jobs", "/v1/events", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"];
+  app.use(consoleRouter(deps.consoleDir));
+  app.use(cookieParser());
   app.use(["/admin"], storeAvailable(deps.redis));
   app.use(adminUiRouter({ ...deps, keys }));
-  app.use(["/v1/jobs", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"], storeAvailable(deps.redis));
+  app.use(sessionRouter({ ...deps, keys, guards: [storeAvailable(deps.redis), auth] }));
+  app.use(authenticated, storeAvailable(deps.redis));
   app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args) }));
-  app.use(["/v1/jobs", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"], auth);
+  app.use(authenticated, auth);
   app.use(["/v1/upstreams", "/v1/admin"], requireAdmin);
   app.use(jobsRouter({ ...deps, jobs, jobDeps: deps, metrics }));
+  app.use(adminQueueHistoryRouter(deps));
   app.use(upstreamsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));

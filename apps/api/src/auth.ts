@@ -2,6 +2,7 @@ import { findApiKey, GatewayError, type KeyLimits, type Logger, tokensEqual } fr
 import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import type { AuthFailureLimiter } from "./auth-failure-limiter";
+import { readSession, SESSION_COOKIE } from "./browser-session";
 import { isAdmin, type Principal } from "./principal";
 
 export interface AuthOptions {
@@ -55,6 +56,11 @@ export class KeyResolver {
     };
   }
 
+  /** The principal of a browser session cookie, or null. */
+  fromSession(id: string | undefined): Promise<Principal | null> {
+    return readSession(this.opts.redis, this.opts.prefix, id);
+  }
+
   /** The principal of a request's Authorization header; undefined when there is no header. */
   async fromHeader(header: string | undefined, ip: string): Promise<Principal | null | undefined> {
     if (!header) return undefined;
@@ -65,14 +71,28 @@ export class KeyResolver {
 }
 
 /**
- * `Authorization: Bearer <key>` → `res.locals.principal`. A missing or malformed header is 401
+ * The caller: `Authorization: Bearer <key>` → `res.locals.principal`, else the web console's session
+ * cookie, else the local admin in open local mode. A missing or malformed header is 401
  * `unauthorized`; an unknown or revoked key is 401 `invalid_api_key` (the same answer either way, so
  * a caller cannot tell a revoked key from a typo).
+ *
+ * A cookie rides along with any request the browser makes, so a cookie-authenticated request that
+ * changes something must also come from this origin: SameSite=Strict already keeps other sites'
+ * requests cookie-less, and the Origin check covers older browsers and same-site subdomains.
  */
 export function authenticate(keys: KeyResolver): RequestHandler {
   return async (req, res, next) => {
     const principal = await keys.fromHeader(req.get("authorization"), clientIp(req));
     if (principal === undefined) {
+      const fromCookie = await keys.fromSession(req.cookies?.[SESSION_COOKIE]);
+      if (fromCookie) {
+        if (!SAFE_METHODS.has(req.method) && !sameOrigin(req))
+          return next(
+            new GatewayError("forbidden", "a signed-in browser may only change things from this site"),
+          );
+        res.locals.principal = fromCookie;
+        return next();
+      }
       if (await keys.openMode()) {
         res.locals.principal = keys.local;
         return next();
@@ -84,6 +104,19 @@ export function authenticate(keys: KeyResolver): RequestHandler {
     res.locals.principal = principal;
     next();
   };
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The browser's Origin (or, without one, Referer) names this host. */
+function sameOrigin(req: Request): boolean {
+  const origin = req.get("origin") ?? req.get("referer");
+  if (!origin) return false;
+  try {
+    return new URL(origin).host === req.get("host");
+  } catch {
+    return false;
+  }
 }
 
 export const requireAdmin: RequestHandler = (_req, res, next) => {

@@ -57,7 +57,7 @@ export async function loadJob(deps: JobDeps, principal: Principal, id: string): 
       if (owner !== null && (owner === principal.id || isAdmin(principal))) {
         throw new GatewayError(
           "job_gone",
-          "the job finished longer ago than RESULT_TTL; it and its images were deleted",
+          "the job and its images were deleted (on request, or RESULT_TTL after it finished)",
         );
       }
       throw jobNotFound(id);

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { jobEventsChannel, type Logger, parseJobEvent } from "@zimage/core";
+import { type JobEvent, jobEventsChannel, type Logger, parseJobEvent } from "@zimage/core";
 import type { Redis } from "ioredis";
 
 /**
@@ -53,6 +53,12 @@ export class JobEventBus {
       this.emitter.on("*", onAny);
       signal?.addEventListener("abort", done, { once: true });
     });
+  }
+
+  /** Calls `listener` with every job event until the returned function is called. */
+  subscribe(listener: (event: JobEvent) => void): () => void {
+    this.emitter.on("*", listener);
+    return () => this.emitter.off("*", listener);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import {
   claimIdempotencyKey,
   coerceFormFields,
   countPending,
+  deleteTombstone,
   describeIssues,
   editRequestSchema,
   GatewayError,
@@ -17,6 +18,7 @@ import {
   type JobData,
   type JobSnapshot,
   type JobView,
+  markGone,
   markQueued,
   newJobId,
   nextFairPriority,
@@ -223,10 +225,61 @@ export class JobService {
     };
     const [view] = await Promise.all([
       viewOf(this.deps, snapshot, opts.baseUrl),
-      publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed" }).catch(() => {}),
+      publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed", owner: data.owner }).catch(
+        () => {},
+      ),
       notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(() => {}),
     ]);
     return { view, created: true };
+  }
+
+  /**
+   * A new job with the same parameters (and, for an edit, the same input image) as `id`, which may
+   * be in any state. The webhook is not copied: a retry is a person's choice, not the integration's.
+   */
+  async retry(id: string, opts: SubmitOptions): Promise<Submitted> {
+    const { data } = await loadJob(this.deps, opts.principal, id);
+    if (data.kind === "generate" || !data.input) {
+      return this.submit({ kind: data.kind, owner: opts.principal.id, params: data.params }, null, opts);
+    }
+    const { input } = data;
+    const buffer = await this.deps.store.get(input.key).catch(() => {
+      throw new GatewayError("input_gone", "the job's input image is no longer stored; submit it again");
+    });
+    const { key: _key, bytes: _bytes, ...meta } = input;
+    const ext = input.contentType === "image/png" ? "png" : "jpg";
+    return this.submit(
+      { kind: "edit", owner: opts.principal.id, params: data.params },
+      { ...meta, buffer, ext },
+      opts,
+    );
+  }
+
+  /**
+   * Deletes a finished job with its images and input, as the RESULT_TTL sweeper does, leaving the
+   * "gone" marker so its owner reads 410. A job still queued or running must be canceled first.
+   */
+  async delete(principal: Principal, id: string): Promise<void> {
+    const snapshot = await loadJob(this.deps, principal, id);
+    const view = await viewOf(this.deps, snapshot, "");
+    if (view.status === "queued" || snapshot.state === "active")
+      throw new GatewayError(
+        "job_still_running",
+        view.status === "canceled"
+          ? "the job was canceled but its image is still being made on the GPU; delete it when that ends"
+          : "cancel the job first; a job can be deleted once it has ended",
+      );
+    await this.deps.store.deletePrefix(`results/${id}/`).catch(() => 0);
+    await this.deps.store.deletePrefix(`inputs/${id}/`).catch(() => 0);
+    await markGone(this.deps.redis, this.deps.prefix, id, snapshot.data.owner);
+    const job = await this.deps.queue.getJob(id);
+    await job?.remove().catch(() => {});
+    await deleteTombstone(this.deps.redis, this.deps.prefix, id);
+    await publishJobEvent(this.deps.redis, this.deps.prefix, {
+      id,
+      type: "changed",
+      owner: snapshot.data.owner,
+    }).catch(() => {});
   }
 
   /** The SSRF guard runs at submit (and again before each delivery: DNS can change). */

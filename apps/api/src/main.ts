@@ -10,6 +10,7 @@ import { createStore } from "@zimage/storage";
 import { createApp } from "./app";
 import { JobEventBus } from "./job-event-bus";
 import { isLoopback, openModeCheck } from "./open-mode";
+import { QueueDepthSampler } from "./queue-depth-sampler";
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: "api", level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
@@ -96,7 +97,10 @@ const app = createApp({
     windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
   },
   trustProxy: config.TRUST_PROXY,
+  consoleDir: config.CONSOLE_DIR,
 });
+const sampler = new QueueDepthSampler({ redis, prefix: config.QUEUE_PREFIX, queue, logger });
+sampler.start();
 
 const server = app.listen(config.PORT, config.HOST, () => {
   const addr = server.address();
@@ -118,6 +122,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, "api stopping");
   server.close();
   server.closeIdleConnections();
+  sampler.stop();
   await events.close();
   await queue.close().catch(() => {});
   redis.disconnect();

@@ -56,7 +56,7 @@ describe("queue admin UI", () => {
     const ok = await login(ADMIN);
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/zg_admin_session=[A-Za-z0-9_-]{43}/);
+    expect(cookie).toMatch(/zg_session=[A-Za-z0-9_-]{43}/);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
     expect(cookie).not.toContain(ADMIN);

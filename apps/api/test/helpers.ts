@@ -32,6 +32,7 @@ export async function startTestApi(
     allowPrivateWebhooks?: boolean;
     authFailureLimits?: { maxFailures: number; windowSeconds: number };
     trustProxy?: string;
+    consoleDir?: string;
   } = {},
 ): Promise<TestApi> {
   const redis = await startRedis();
@@ -76,6 +77,7 @@ export async function startTestApi(
     maxUploadBytes: opts.maxUploadBytes ?? 2 * 1024 * 1024,
     authFailureLimits: opts.authFailureLimits,
     trustProxy: opts.trustProxy,
+    consoleDir: opts.consoleDir,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));

@@ -255,7 +255,7 @@ export class Dispatcher {
       }).catch(() => {}),
       markDispatched(this.opts.connection, this.opts.prefix, job.id!)
         .catch(() => {})
-        .then(() => this.publish(job.id!, "dispatched")),
+        .then(() => this.publish(job, "dispatched")),
       this.canceled(job),
       this.notify(job, "running"),
     ]);
@@ -352,7 +352,7 @@ export class Dispatcher {
             last_job_at: new Date().toISOString(),
           }).catch(() => {})
         : null,
-      this.publish(job.id!, "changed"),
+      this.publish(job, "changed"),
     ]);
   }
 
@@ -369,8 +369,12 @@ export class Dispatcher {
     );
   }
 
-  private async publish(id: string, type: "changed" | "dispatched"): Promise<void> {
-    await publishJobEvent(this.opts.connection, this.opts.prefix, { id, type }).catch(() => {});
+  private async publish(job: Job<JobData, JobResult>, type: "changed" | "dispatched"): Promise<void> {
+    await publishJobEvent(this.opts.connection, this.opts.prefix, {
+      id: job.id!,
+      type,
+      owner: job.data.owner,
+    }).catch(() => {});
   }
 
   private async canceled(job: Job<JobData, JobResult>): Promise<boolean> {

@@ -97,7 +97,11 @@ export async function requestImages(
   // Each phase change reaches waiting clients (SSE) through the job event channel.
   const setPhase = async (phase: JobProgress["phase"]) => {
     await job.updateProgress({ phase, upstream: deps.upstream } satisfies JobProgress).catch(() => {});
-    await publishJobEvent(deps.redis, deps.prefix, { id: job.id!, type: "changed" }).catch(() => {});
+    await publishJobEvent(deps.redis, deps.prefix, {
+      id: job.id!,
+      type: "changed",
+      owner: job.data.owner,
+    }).catch(() => {});
   };
 
   let response: ImagesResponse | undefined;

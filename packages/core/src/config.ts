@@ -26,6 +26,8 @@ export const configSchema = z.object({
     .default("zimage"),
   ZIMAGE_UPSTREAMS: z.string().optional(),
   DATA_DIR: z.string().min(1).default(".data"),
+  /** The built web console (`pnpm --filter @zimage/console build`); unset: apps/console/dist in this checkout. */
+  CONSOLE_DIR: z.string().min(1).optional(),
   IMAGE_TIMEOUT_SECONDS: seconds(0.1, 86_400).default(600),
   COLD_IMAGE_TIMEOUT_SECONDS: seconds(0.1, 86_400).default(1800),
   UPSTREAM_CONTROL_TIMEOUT_SECONDS: seconds(0.1, 600).default(10),

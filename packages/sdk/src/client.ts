@@ -140,6 +140,26 @@ export class ZImageGateway {
     } while (cursor);
   }
 
+  /** A new job with the same parameters (and, for an edit, the same input image) as `id`. */
+  retry(id: string, opts: Omit<SubmitOptions, "waitSeconds"> = {}): Promise<Job> {
+    return this.http.json<Job>(`/v1/jobs/${encodeURIComponent(id)}/retry`, {
+      method: "POST",
+      idempotent: true,
+      headers: { "idempotency-key": opts.idempotencyKey ?? `sdk-${randomUUID()}` },
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Deletes a finished job with its images and input (resolves with null). A job still queued or
+   * running is canceled instead (resolves with the canceled job); delete it once it has ended.
+   * Not retried on a lost connection: a repeat could delete what the first call only canceled.
+   */
+  async delete(id: string): Promise<Job | null> {
+    const res = await this.http.send(`/v1/jobs/${encodeURIComponent(id)}`, { method: "DELETE" });
+    return res.status === 204 ? null : ((await res.json()) as Job);
+  }
+
   /** Cancels a queued job, or a running one (its result is then discarded). */
   cancel(id: string): Promise<Job> {
     return this.http.json<Job>(`/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
@@ -259,7 +279,10 @@ export class ZImageGateway {
       this.http.json<ApiKey & { key: string }>("/v1/admin/keys", { method: "POST", body: input }),
     list: async () => (await this.http.json<{ data: ApiKey[] }>("/v1/admin/keys")).data,
     revoke: (id: string) =>
-      this.http.json<ApiKey>(`/v1/admin/keys/${encodeURIComponent(id)}`, { method: "DELETE" }),
+      this.http.json<ApiKey>(`/v1/admin/keys/${encodeURIComponent(id)}`, {
+        method: "DELETE",
+        idempotent: true,
+      }),
     setLimits: (id: string, limits: Partial<KeyLimits>) =>
       this.http.json<ApiKey>(`/v1/admin/keys/${encodeURIComponent(id)}`, { method: "PATCH", body: limits }),
   };

@@ -47,7 +47,8 @@ export class Transport {
   /** Sends until an answer that is not retryable; returns an ok Response or throws. */
   async send(path: string, opts: RequestOptions = {}): Promise<Response> {
     const method = opts.method ?? "GET";
-    const repeatable = method === "GET" || method === "DELETE" || opts.idempotent === true;
+    // DELETE is not repeatable here: on a job, a second one deletes what the first only canceled.
+    const repeatable = method === "GET" || opts.idempotent === true;
     for (let attempt = 0; ; attempt++) {
       const timeout =
         opts.holdMs === null ? undefined : AbortSignal.timeout(this.options.timeoutMs + (opts.holdMs ?? 0));

@@ -70,6 +70,27 @@ describe("jobs", () => {
     expect(pngSize(Buffer.from(await user.download(queued.id, 0)))).toEqual({ width: 160, height: 128 });
   });
 
+  it("retry resubmits the same parameters; delete cancels an unfinished job and deletes a finished one", async () => {
+    // As the admin, so this test's canceled job stays out of the user's listing tested below.
+    const first = await admin.generate(
+      { prompt: "once more", size: "192x128", seed: 3 },
+      { waitSeconds: 30 },
+    );
+    expect(first.status).toBe("succeeded");
+    const again = await admin.retry(first.id);
+    expect(again.id).not.toBe(first.id);
+    expect(again.params).toMatchObject({ prompt: "once more", size: "192x128", seed: 3 });
+    const done = await admin.waitFor(again.id, { timeoutMs: 30_000 });
+    expect(done.result?.images[0]).toMatchObject({ width: 192, height: 128 });
+
+    expect(await admin.delete(first.id)).toBeNull();
+    await expect(admin.get(first.id)).rejects.toMatchObject({ status: 410, code: "job_gone" });
+    const queued = await admin.generate({ prompt: "cancel me by delete", size: "128x128" });
+    const canceled = await admin.delete(queued.id);
+    if (canceled) expect(canceled.status).toBe("canceled");
+    else await expect(admin.get(queued.id)).rejects.toMatchObject({ status: 410 }); // it had already run
+  });
+
   it("edit uploads the image as multipart and keeps its size", async () => {
     const job = await user.edit({ image: makePng(64, 96), filename: "in.png" }, { prompt: "sepia", n: 2 });
     const done = await user.waitFor(job.id, { timeoutMs: 30_000 });

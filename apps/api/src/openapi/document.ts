@@ -103,13 +103,19 @@ export const openapiDocument = {
       "Asynchronous job API in front of self-hosted Z-Image GPU servers: submit text-to-image and image-to-image jobs, get an id at once, poll and download the PNGs. Errors are `{error: {code, message, details?}}` with a stable code.",
   },
   servers: [{ url: "/" }],
-  security: [{ bearer: [] }],
+  security: [{ bearer: [] }, { session: [] }],
   components: {
     securitySchemes: {
       bearer: {
         type: "http",
         scheme: "bearer",
         description: "An API key `zk_<id>_<secret>` (or ADMIN_API_KEY).",
+      },
+      session: {
+        type: "apiKey",
+        in: "cookie",
+        name: "zg_session",
+        description: "A browser session from `POST /v1/session` (the web console).",
       },
       metricsToken: {
         type: "http",
@@ -118,6 +124,20 @@ export const openapiDocument = {
       },
     },
     schemas: {
+      Session: {
+        type: "object",
+        properties: {
+          principal: {
+            type: "object",
+            properties: {
+              id: { type: "string" },
+              name: { type: "string" },
+              role: { enum: ["admin", "user"] },
+            },
+          },
+          open_mode: { type: "boolean", description: "No keys exist and the api is on loopback" },
+        },
+      },
       GenerateRequest: json(generateRequestSchema, "input"),
       EditRequest: json(editRequestSchema, "input"),
       Job: json(jobViewSchema, "output"),
@@ -335,17 +355,88 @@ export const openapiDocument = {
         },
       },
       delete: {
-        operationId: "cancelJob",
-        summary: "Cancel a job",
+        operationId: "deleteJob",
+        summary: "Cancel an unfinished job, or delete a finished one",
         description:
-          "Queued: removed. Running: reads canceled at once; the GPU finishes and the result is discarded.",
+          "Queued: removed, reads canceled. Running: reads canceled at once; the GPU finishes and the result is discarded. Finished (succeeded, failed or canceled): the job, its images and its input are deleted and it reads 410 `job_gone` from then on.",
         parameters: [idParam],
         responses: {
           "200": jsonBody(ref("Job"), "The canceled job"),
+          "204": { description: "The finished job was deleted" },
           "404": error("No such job, or not yours"),
-          "409": error("Already succeeded or failed (`job_not_cancelable`)"),
+          "409": error("Canceled while running and still on the GPU (`job_still_running`)"),
+          "410": error("Already deleted (`job_gone`)"),
           ...authErrors,
         },
+      },
+    },
+    "/v1/jobs/{id}/retry": {
+      post: {
+        operationId: "retryJob",
+        summary: "Submit a new job with the same parameters (and input image) as this one",
+        description:
+          "Any state. The webhook is not copied. Honours `Idempotency-Key` like a submit; limits and fair share apply.",
+        parameters: [
+          idParam,
+          { name: "Idempotency-Key", in: "header", required: false, schema: { type: "string" } },
+        ],
+        responses: {
+          "202": jsonBody(ref("Job"), "The new job"),
+          "404": error("No such job, or not yours"),
+          "409": error("The edit's input image is no longer stored (`input_gone`)"),
+          "410": error("The job was deleted (`job_gone`)"),
+          "429": error("Rate or pending-jobs limit (`rate_limited`, `too_many_pending_jobs`)"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/events": {
+      get: {
+        operationId: "streamMyJobEvents",
+        summary: "Server-sent events: every change to the caller's jobs",
+        description:
+          "Opens with the caller's queued and running jobs, then `event: job` with the job view whenever one of them changes (queue position, dispatch, phase, end) and `event: deleted` with `{id}` when one is deleted. Heartbeat comments every 15 s. No event ids: a client that reconnects re-reads its list.",
+        responses: {
+          "200": {
+            description: "text/event-stream",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/session": {
+      post: {
+        operationId: "signIn",
+        summary: "Exchange an API key for a browser session cookie (the web console's sign-in)",
+        description:
+          "Sets `zg_session` (HttpOnly, SameSite=Strict, 12 h). With the cookie, every /v1 endpoint works without `Authorization`; requests that change something must come from this origin (Origin header).",
+        security: [],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: { type: "object", required: ["key"], properties: { key: { type: "string" } } },
+            },
+          },
+        },
+        responses: {
+          "200": jsonBody(ref("Session"), "Signed in"),
+          "400": error("No key in the body (`invalid_request`)"),
+          "401": error("Unknown or revoked key (`invalid_api_key`)"),
+          "429": error("Too many failed sign-ins from this address (`too_many_auth_failures`)"),
+        },
+      },
+      get: {
+        operationId: "getSession",
+        summary: "Who the caller is (by cookie, key, or open local mode)",
+        responses: { "200": jsonBody(ref("Session"), "The caller"), ...authErrors },
+      },
+      delete: {
+        operationId: "signOut",
+        summary: "End the browser session",
+        security: [],
+        responses: { "204": { description: "Signed out" } },
       },
     },
     "/v1/jobs/{id}/events": {
@@ -555,6 +646,43 @@ export const openapiDocument = {
         },
       },
     },
+    "/v1/admin/queue-history": {
+      get: {
+        operationId: "queueHistory",
+        summary: "Queued and running jobs, one point a minute for up to a day (admin)",
+        parameters: [
+          {
+            name: "minutes",
+            in: "query",
+            schema: { type: "integer", minimum: 1, maximum: 1440, default: 60 },
+          },
+        ],
+        responses: {
+          "200": jsonBody(
+            {
+              type: "object",
+              properties: {
+                interval_seconds: { const: 60 },
+                points: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      at: { type: "string", format: "date-time" },
+                      queued: { type: "integer" },
+                      running: { type: "integer" },
+                    },
+                  },
+                },
+              },
+            },
+            "Oldest first; minutes with no sample are absent",
+          ),
+          "400": error("Invalid query"),
+          ...adminErrors,
+        },
+      },
+    },
     "/v1/admin/keys": {
       post: {
         operationId: "createKey",
@@ -741,6 +869,17 @@ export const openapiDocument = {
         summary: "This document, rendered",
         ...open,
         responses: { "200": { description: "HTML" } },
+      },
+    },
+    "/": {
+      get: {
+        operationId: "console",
+        summary: "The web console (sign in with an API key); its assets are under /assets",
+        ...open,
+        responses: {
+          "200": { description: "HTML" },
+          "503": { description: "The console is not built (`pnpm --filter @zimage/console build`)" },
+        },
       },
     },
   },

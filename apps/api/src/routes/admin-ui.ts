@@ -3,18 +3,12 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { GatewayError } from "@zimage/core";
 import type { Queue } from "bullmq";
-import cookieParser from "cookie-parser";
 import express, { type RequestHandler, Router } from "express";
 import type { Redis } from "ioredis";
-import {
-  createSession,
-  endSession,
-  readSession,
-  SESSION_COOKIE,
-  SESSION_TTL_SECONDS,
-} from "../admin-session";
 import { clientIp, type KeyResolver } from "../auth";
+import { createSession, endSession, SESSION_COOKIE } from "../browser-session";
 import { isAdmin, type Principal } from "../principal";
+import { setSessionCookie } from "./session";
 
 const BASE = "/admin/queues";
 
@@ -31,8 +25,8 @@ ${message ? `<p role="alert">${message}</p>` : ""}
 <button type="submit">Sign in</button></form></body></html>`;
 
 /**
- * bull-board at /admin/queues for admins. Browsers sign in once at /admin/login: the admin key is
- * exchanged for an HttpOnly, SameSite=Strict session cookie (the key never stays in the browser);
+ * bull-board at /admin/queues for admins. Browsers sign in once, here at /admin/login or in the web
+ * console: the key is exchanged for the HttpOnly, SameSite=Strict session cookie both share;
  * scripts may send `Authorization: Bearer <admin key>` instead.
  */
 export function adminUiRouter(deps: {
@@ -53,7 +47,7 @@ export function adminUiRouter(deps: {
   ): Promise<Principal | null> => {
     const fromHeader = await deps.keys.fromHeader(header, ip).catch(() => null);
     if (fromHeader !== undefined) return fromHeader;
-    const fromCookie = await readSession(deps.redis, deps.prefix, cookie);
+    const fromCookie = await deps.keys.fromSession(cookie);
     if (fromCookie) return fromCookie;
     return (await deps.keys.openMode()) ? deps.keys.local : null;
   };
@@ -76,7 +70,6 @@ export function adminUiRouter(deps: {
     });
   };
 
-  router.use("/admin", cookieParser());
   const page: RequestHandler = (_req, res, next) => {
     // No external resources; the login form posts only to this origin.
     res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
@@ -102,19 +95,13 @@ export function adminUiRouter(deps: {
         return res.status(401).type("html").send(loginPage("That is not a valid admin key."));
       }
       const id = await createSession(deps.redis, deps.prefix, principal);
-      res.cookie(SESSION_COOKIE, id, {
-        httpOnly: true,
-        sameSite: "strict",
-        secure: req.secure,
-        path: "/admin",
-        maxAge: SESSION_TTL_SECONDS * 1000,
-      });
+      setSessionCookie(res, id, req.secure);
       res.redirect(303, BASE);
     },
   );
   router.post("/admin/logout", async (req, res) => {
     await endSession(deps.redis, deps.prefix, req.cookies?.[SESSION_COOKIE]);
-    res.clearCookie(SESSION_COOKIE, { path: "/admin" });
+    res.clearCookie(SESSION_COOKIE, { path: "/" });
     res.redirect(303, "/admin/login");
   });
   router.use(BASE, requireAdminSession, serverAdapter.getRouter());

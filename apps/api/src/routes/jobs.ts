@@ -1,4 +1,4 @@
-import { GatewayError, notifyWebhook, publishJobEvent } from "@zimage/core";
+import { GatewayError, listPending, notifyWebhook, publishJobEvent } from "@zimage/core";
 import express, { type Request, type Response, Router } from "express";
 import type { JobDeps } from "../job-access";
 import { loadJob } from "../job-access";
@@ -9,6 +9,7 @@ import { listJobs } from "../job-listing";
 import type { JobService } from "../job-service";
 import { isFinished, preferredWait, queryWait, waitForFinish } from "../job-wait";
 import type { ApiMetrics } from "../metrics";
+import { streamOwnerEvents } from "../owner-event-stream";
 import type { Principal } from "../principal";
 import { imageUpload } from "../upload";
 import { sendImage } from "./signed-image";
@@ -95,6 +96,32 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
     res.json(wait > 0 ? await waitForFinish(opts.events, view, read, wait, clientGone(req)) : view);
   });
 
+  router.get("/v1/events", async (req, res) => {
+    const principal = principalOf(res);
+    await streamOwnerEvents(req, res, opts.events, {
+      owner: principal.id,
+      pending: () => listPending(opts.jobDeps.redis, opts.jobDeps.prefix, principal.id),
+      read: (id) =>
+        opts.jobs.getView(principal, id, baseUrl(req)).catch((err: unknown) => {
+          if (err instanceof GatewayError && (err.status === 404 || err.status === 410)) return null;
+          throw err;
+        }),
+    });
+  });
+
+  router.post("/v1/jobs/:id/retry", async (req, res) => {
+    const { view, created } = await opts.jobs.retry(req.params.id, {
+      principal: principalOf(res),
+      baseUrl: baseUrl(req),
+      idempotencyKey: req.get("idempotency-key"),
+    });
+    if (created) opts.metrics.jobsSubmitted.inc({ kind: view.kind });
+    res
+      .status(created ? 202 : 200)
+      .location(`/v1/jobs/${view.id}`)
+      .json(view);
+  });
+
   router.get("/v1/jobs/:id/events", async (req, res) => {
     const principal = principalOf(res);
     await streamJobEvents(req, res, opts.events, () =>
@@ -114,13 +141,23 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
         "canceled",
         opts.jobDeps.webhookSchedule,
       ).catch(() => {});
-      await publishJobEvent(opts.jobDeps.redis, opts.jobDeps.prefix, { id: view.id, type: "changed" }).catch(
-        () => {},
-      );
+      await publishJobEvent(opts.jobDeps.redis, opts.jobDeps.prefix, {
+        id: view.id,
+        type: "changed",
+        owner: data.owner,
+      }).catch(() => {});
     }
     res.json(view);
   };
-  router.delete("/v1/jobs/:id", cancel);
+  // DELETE ends a job either way: cancels one that is queued or running (200 with the view, as
+  // POST …/cancel), deletes one that has ended with its images (204).
+  router.delete("/v1/jobs/:id", async (req, res) => {
+    const principal = principalOf(res);
+    const view = await opts.jobs.getView(principal, req.params.id, baseUrl(req));
+    if (view.status === "queued" || view.status === "running") return cancel(req, res);
+    await opts.jobs.delete(principal, view.id);
+    res.status(204).end();
+  });
   router.post("/v1/jobs/:id/cancel", cancel);
 
   router.get("/v1/jobs/:id/images/:index", async (req, res) => {

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   method_not_allowed: 405,
   job_not_finished: 409,
   job_not_cancelable: 409,
+  job_still_running: 409,
+  input_gone: 409,
   idempotency_key_reused: 409,
   job_gone: 410,
   payload_too_large: 413,

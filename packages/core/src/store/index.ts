@@ -28,6 +28,7 @@ export { claimIdempotencyKey, type IdempotencyClaim, releaseIdempotencyKey } fro
 export {
   type CanceledTombstone,
   cancelRequestedAt,
+  deleteTombstone,
   readTombstone,
   requestCancel,
   writeTombstone,
@@ -36,7 +37,13 @@ export { type JobEvent, jobEventsChannel, parseJobEvent, publishJobEvent } from 
 export { goneOwner, markGone } from "./job-gone";
 export { indexJob, listJobIds, unindexJobs } from "./job-index";
 export { createJobQueue, type JobQueueOptions } from "./job-queue";
-export { addPending, countPending, pendingSize, removePending } from "./pending-jobs";
+export { addPending, countPending, listPending, pendingSize, removePending } from "./pending-jobs";
+export {
+  QUEUE_HISTORY_KEEP_MINUTES,
+  type QueueDepthPoint,
+  readQueueHistory,
+  recordQueueDepth,
+} from "./queue-history";
 export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt } from "./queued-since";

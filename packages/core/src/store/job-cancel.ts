@@ -48,3 +48,8 @@ export async function readTombstone(
   const v = await redis.get(tombKey(prefix, id));
   return v ? (JSON.parse(v) as CanceledTombstone) : null;
 }
+
+/** Removes a canceled job's tombstone and flag (the job is being deleted). */
+export async function deleteTombstone(redis: Redis, prefix: string, id: string): Promise<void> {
+  await redis.del(tombKey(prefix, id), flagKey(prefix, id));
+}

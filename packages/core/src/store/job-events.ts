@@ -10,6 +10,8 @@ export interface JobEvent {
   id: string;
   /** `changed`: this job's state or phase moved. `dispatched`: a job started, so queue positions moved. */
   type: "changed" | "dispatched";
+  /** The job's owner (API key id), so a per-user stream can tell its jobs from others' without a read. */
+  owner?: string;
 }
 
 export const jobEventsChannel = (prefix: string) => `${prefix}:job-events`;
@@ -21,9 +23,10 @@ export async function publishJobEvent(redis: Redis, prefix: string, event: JobEv
 export function parseJobEvent(message: string): JobEvent | null {
   try {
     const e = JSON.parse(message) as Partial<JobEvent>;
-    return typeof e.id === "string" && (e.type === "changed" || e.type === "dispatched")
-      ? (e as JobEvent)
-      : null;
+    if (typeof e.id !== "string" || (e.type !== "changed" && e.type !== "dispatched")) return null;
+    return typeof e.owner === "string"
+      ? { id: e.id, type: e.type, owner: e.owner }
+      : { id: e.id, type: e.type };
   } catch {
     return null;
   }

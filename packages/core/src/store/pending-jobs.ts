@@ -34,6 +34,11 @@ export async function countPending(
   return ids.length - stale.length;
 }
 
+/** The ids recorded as the owner's queued or running jobs (may include a few that just ended). */
+export async function listPending(redis: Redis, prefix: string, owner: string): Promise<string[]> {
+  return redis.smembers(key(prefix, owner));
+}
+
 /** The owner's pending count as recorded, without checking the queue (cheap; used below the limit). */
 export async function pendingSize(redis: Redis, prefix: string, owner: string): Promise<number> {
   return redis.scard(key(prefix, owner));
