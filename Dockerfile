@@ -8,7 +8,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
 COPY apps ./apps
 COPY packages ./packages
 COPY scripts ./scripts
-RUN pnpm install --frozen-lockfile && pnpm store prune
+RUN pnpm install --frozen-lockfile && pnpm --filter @zimage/console build && pnpm store prune
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 DATA_DIR=/data

@@ -2,16 +2,17 @@
  * `pnpm start`: the whole gateway on its embedded defaults, in one terminal.
  * - Redis: REDIS_URL if something answers there; otherwise a local redis-server with AOF in .data/redis.
  * - Upstreams: ZIMAGE_UPSTREAMS if set; otherwise the Z-Image simulator on 127.0.0.1.
+ * - The web console: built with Vite when its build is missing or older than its sources.
  * - Then the api and the worker. Ctrl-C stops all of it; if one part dies, the rest are stopped too.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError, loadConfig, pingRedis } from "@zimage/core";
 
 const root = resolve(import.meta.dirname, "..");
-const colors = { redis: 31, sim: 35, api: 36, worker: 33, start: 32 } as const;
+const colors = { redis: 31, sim: 35, api: 36, worker: 33, start: 32, console: 34 } as const;
 type Part = keyof typeof colors;
 const tty = process.stdout.isTTY;
 
@@ -205,9 +206,40 @@ async function ensureUpstreams(): Promise<string> {
   return `sim=${url}`;
 }
 
+/** Newest modification time of the files under `dir` (0 when it does not exist). */
+function newest(dir: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) max = Math.max(max, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return max;
+}
+
+function ensureConsole(): void {
+  if (config.CONSOLE_DIR) return; // someone else's build
+  const app = resolve(root, "apps/console");
+  let built = 0;
+  try {
+    built = statSync(join(app, "dist/index.html")).mtimeMs;
+  } catch {}
+  const sources = Math.max(newest(join(app, "src")), statSync(join(app, "index.html")).mtimeMs);
+  if (built >= sources) return;
+  say("console", "building the web console (vite build)");
+  const vite = resolve(app, "node_modules/vite/bin/vite.js");
+  const result = spawnSync(process.execPath, [vite, "build", "--logLevel", "warn"], {
+    cwd: app,
+    stdio: "inherit",
+  });
+  if (result.status !== 0) say("console", "the console did not build; the API works, / says how to build it");
+}
+
+ensureConsole();
 const redisUrl = await ensureRedis();
 const upstreams = await ensureUpstreams();
 const env = { REDIS_URL: redisUrl, ZIMAGE_UPSTREAMS: upstreams };
 run("worker", process.execPath, tsx("apps/worker/src/main.ts"), env);
 run("api", process.execPath, tsx("apps/api/src/main.ts"), env);
-say("start", `gateway starting on http://${config.HOST}:${config.PORT} — Ctrl-C stops everything`);
+say(
+  "start",
+  `gateway starting: web console and API on http://${config.HOST}:${config.PORT} — Ctrl-C stops everything`,
+);

@@ -1,0 +1,297 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { type Cluster, startCluster } from "@zimage/test-cluster";
+import { makePng, waitFor } from "@zimage/testkit";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * Issue #11: the web console in the system's Chromium (playwright-core), against a real api, worker
+ * and simulator, with the console built by Vite for this run. Screenshots of each screen go to
+ * apps/console/test-artifacts/.
+ */
+const consoleRoot = resolve(import.meta.dirname, "..");
+const ARTIFACTS = join(consoleRoot, "test-artifacts");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ADMIN = "console-e2e-admin-key-0123456789abcdef";
+
+let outDir: string;
+let cluster: Cluster;
+let browser: Browser;
+let userKey: string;
+let otherKey: string;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), "zimage-console-build-"));
+  const vite = join(
+    dirname(createRequire(join(consoleRoot, "package.json")).resolve("vite/package.json")),
+    "bin/vite.js",
+  );
+  await promisify(execFile)(
+    process.execPath,
+    [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+    {
+      cwd: consoleRoot,
+    },
+  );
+  await mkdir(ARTIFACTS, { recursive: true });
+  cluster = await startCluster({
+    // Slow enough to watch a job wait, load and generate; the idle unload shows on the admin screen.
+    sim: { loadMs: 600, baseMs: 1500, msPerStepMegapixel: 0 },
+    env: { ADMIN_API_KEY: ADMIN, CONSOLE_DIR: outDir, IDLE_UNLOAD_SECONDS: "4" },
+  });
+  userKey = await cluster.createKey("Ada (design)");
+  otherKey = await cluster.createKey("Grace (ml)");
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await cluster?.stop();
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+async function signedIn(
+  key: string,
+  viewport = { width: 1280, height: 860 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (err) => problems.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) problems.push(msg.text());
+  });
+  (page as Page & { problems: string[] }).problems = problems;
+  await page.goto(`${cluster.apiUrl}/`);
+  await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  return { context, page };
+}
+
+const problemsOf = (page: Page) => (page as Page & { problems: string[] }).problems;
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+/** Runs axe-core in the page and returns the serious and critical violations. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  const source = await readFile(
+    createRequire(join(consoleRoot, "package.json")).resolve("axe-core/axe.min.js"),
+    "utf8",
+  );
+  // Evaluated by the test harness (DevTools), which the page's CSP rightly does not allow a script tag to do.
+  await page.evaluate(source);
+  const result = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")) as {
+    violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  };
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+describe("web console", () => {
+  it("signs in with a key kept only as an HttpOnly cookie, and refuses a wrong one", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${cluster.apiUrl}/`);
+    await shot(page, "0-sign-in");
+    await page.getByLabel("API key").fill("zk_aaaaaaaa_wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/not valid|revoked/i);
+
+    await page.getByLabel("API key").fill(userKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === "zg_session")).toMatchObject({
+      httpOnly: true,
+      sameSite: "Strict",
+    });
+    const stored = await page.evaluate(
+      () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    );
+    expect(stored).not.toContain(userKey.slice(12));
+    // A user sees no Admin link.
+    expect(await page.getByRole("link", { name: "Admin" }).count()).toBe(0);
+    // Signed in survives a reload (the cookie), and signing out ends it.
+    await page.reload();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key").waitFor();
+    expect((await context.cookies()).find((c) => c.name === "zg_session")).toBeUndefined();
+    await context.close();
+  });
+
+  it("submits a text-to-image job and shows it go queued → running → succeeded, then in the gallery", async () => {
+    const { context, page } = await signedIn(userKey);
+    // Another user's job holds the GPU, so ours visibly waits its turn.
+    const blocker = await cluster.submit({ prompt: "someone else's job", size: "256x256" }, otherKey);
+    await page.goto(`${cluster.apiUrl}/#/create`);
+    await page.getByRole("heading", { name: "Create", level: 1 }).waitFor();
+    await page.getByLabel("Prompt", { exact: true }).fill("a lighthouse at dusk, watercolor");
+    await page.getByLabel("Negative prompt").fill("blurry");
+    await page.getByLabel("Size").selectOption("512x512");
+    await page.getByLabel("Steps").fill("20");
+    await shot(page, "1-create");
+    await page.getByRole("button", { name: "Submit job" }).click();
+    await page.waitForURL(/#\/jobs$/);
+    const item = page.locator("li[data-job-id]").filter({ hasText: "a lighthouse at dusk" });
+    await item.waitFor();
+    const id = (await item.getAttribute("data-job-id"))!;
+
+    const seen: string[] = [];
+    await waitFor(
+      async () => {
+        const status = await item.getAttribute("data-status");
+        if (status && seen.at(-1) !== status) {
+          seen.push(status);
+          if (status === "queued") await shot(page, "2-my-jobs-queued");
+          if (status === "running") await shot(page, "3-my-jobs-running");
+        }
+        return status === "succeeded";
+      },
+      { timeoutMs: 30_000, intervalMs: 50, what: "the job to read succeeded in the list" },
+    );
+    expect(seen).toEqual(["queued", "running", "succeeded"]);
+    await cluster.waitFor(blocker, undefined, 30_000, otherKey);
+
+    await page.getByRole("link", { name: "Gallery" }).click();
+    await page.getByRole("heading", { name: "Gallery", level: 1 }).waitFor();
+    const figure = page.locator(`figure[data-job-id="${id}"]`);
+    const img = figure.getByRole("img", { name: /a lighthouse at dusk/ });
+    await img.waitFor();
+    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(512);
+    expect(await figure.locator("figcaption").textContent()).toMatch(/512x512/);
+    expect(await figure.getByRole("link", { name: "Download" }).getAttribute("download")).not.toBeNull();
+    await shot(page, "4-gallery");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    expect(problemsOf(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("checks the form with the API's own messages, submits an image-to-image job, retries it and deletes it from the gallery", async () => {
+    const { context, page } = await signedIn(userKey);
+    await page.goto(`${cluster.apiUrl}/#/create`);
+    // Nothing typed, and a custom size the API refuses: the API's own messages, tied to the fields.
+    await page.getByLabel("Size").selectOption("custom");
+    await page.getByLabel("Width").fill("1000");
+    await page.getByRole("button", { name: "Submit job" }).click();
+    const prompt = page.getByLabel("Prompt", { exact: true });
+    expect(await prompt.getAttribute("aria-invalid")).toBe("true");
+    const promptError = await page.locator(`#${await prompt.getAttribute("aria-describedby")}`).textContent();
+    expect(promptError).toBe("must not be empty");
+    expect(await page.locator("#size-error").textContent()).toBe("both sides must be divisible by 32");
+    await shot(page, "1b-create-errors");
+
+    await page.getByLabel("Size").selectOption("1024x1024");
+    await prompt.fill("the same scene, at night");
+    await page.getByLabel("Input image").setInputFiles({
+      name: "scene.png",
+      mimeType: "image/png",
+      buffer: makePng(96, 64),
+    });
+    await page.getByRole("img", { name: "Preview of the input" }).waitFor();
+    expect(await page.getByLabel("Size").inputValue()).toBe("input");
+    await shot(page, "1c-create-image-to-image");
+    await page.getByRole("button", { name: "Submit job" }).click();
+    await page.waitForURL(/#\/jobs$/);
+    const item = page.locator("li[data-job-id]").filter({ hasText: "the same scene, at night" }).first();
+    await expect.poll(() => item.getAttribute("data-status"), { timeout: 30_000 }).toBe("succeeded");
+    const id = (await item.getAttribute("data-job-id"))!;
+    const done = await cluster.view(id, userKey);
+    expect(done.result!.images[0]).toMatchObject({ width: 96, height: 64 });
+
+    // Retry: a second job with the same parameters and input appears in the list.
+    await item.getByRole("button", { name: "Retry" }).click();
+    const copies = page.locator("li[data-job-id]").filter({ hasText: "the same scene, at night" });
+    await expect.poll(() => copies.count()).toBe(2);
+    const copyId = (await copies.first().getAttribute("data-job-id"))!;
+    expect(copyId).not.toBe(id);
+    await cluster.waitFor(copyId, undefined, 30_000, userKey);
+
+    // Delete from the gallery, after an in-page confirmation.
+    await page.goto(`${cluster.apiUrl}/#/gallery`);
+    const figure = page.locator(`figure[data-job-id="${id}"]`);
+    await figure.waitFor();
+    await figure.getByRole("button", { name: "Delete" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    await shot(page, "4b-gallery-delete");
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await figure.waitFor({ state: "detached" });
+    expect((await cluster.request("GET", `/v1/jobs/${id}`, { key: userKey })).status).toBe(410);
+    expect(problemsOf(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("cancels a queued job from My jobs", async () => {
+    const { context, page } = await signedIn(userKey);
+    const blocker = await cluster.submit({ prompt: "a long one", size: "256x256" }, otherKey);
+    const queued = await cluster.submit({ prompt: "never mind this one", size: "256x256" }, userKey);
+    await page.goto(`${cluster.apiUrl}/#/jobs`);
+    const item = page.locator(`li[data-job-id="${queued}"]`);
+    await item.waitFor();
+    expect(await item.getAttribute("data-status")).toBe("queued");
+    await shot(page, "2b-my-jobs");
+    await item.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => item.getAttribute("data-status")).toBe("canceled");
+    expect((await cluster.view(queued, userKey)).status).toBe("canceled");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await cluster.waitFor(blocker, undefined, 30_000, otherKey);
+    await context.close();
+  });
+
+  it("shows an admin the upstream loading its model and unloading it when idle", async () => {
+    const { context, page } = await signedIn(ADMIN);
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.getByRole("heading", { name: "Admin", level: 1 }).waitFor();
+    const row = page.locator('tr[data-upstream="gpu0"]');
+    await row.waitFor();
+    // Columns after the name: Up, Busy, Model, Current job, Last unload.
+    const model = row.locator("td").nth(2);
+    const currentJob = row.locator("td").nth(3);
+    // Wait for the earlier tests' idle unload, then load it again with a job.
+    await expect.poll(() => model.textContent(), { timeout: 30_000 }).toBe("unloaded");
+    const id = await cluster.submit({ prompt: "wake the GPU", size: "256x256" }, ADMIN);
+    await expect.poll(() => currentJob.textContent(), { timeout: 30_000 }).toBe(id);
+    await expect.poll(() => model.textContent(), { timeout: 30_000 }).toBe("loaded");
+    await shot(page, "5-admin-loaded");
+    await cluster.waitFor(id, undefined, 30_000, ADMIN);
+    await expect.poll(() => model.textContent(), { timeout: 30_000 }).toBe("unloaded");
+    expect(await row.locator("td").nth(4).textContent()).not.toBe("never");
+    await shot(page, "6-admin-unloaded");
+    expect(await page.getByRole("link", { name: "Queue admin" }).getAttribute("href")).toBe("/admin/queues");
+    expect(await page.getByRole("img", { name: /queue/i }).count()).toBeGreaterThan(0);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    expect(problemsOf(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("fits a narrow window", async () => {
+    const { context, page } = await signedIn(userKey, { width: 360, height: 740 });
+    for (const screen of ["create", "jobs", "gallery"]) {
+      await page.goto(`${cluster.apiUrl}/#/${screen}`);
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `#/${screen} scrolls sideways`).toBeLessThanOrEqual(0);
+      await shot(page, `7-narrow-${screen}`);
+    }
+    await context.close();
+  });
+});
