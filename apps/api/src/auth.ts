@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import type { AuthFailureLimiter } from "./auth-failure-limiter";
 import { readSession, SESSION_COOKIE } from "./browser-session";
-import { isAdmin, type Principal } from "./principal";
+import { isAdmin, type Principal, principalOfKey } from "./principal";
 
 export interface AuthOptions {
   redis: Redis;
@@ -44,16 +44,7 @@ export class KeyResolver {
       await this.opts.failures?.recordFailure(ip);
       return null;
     }
-    return {
-      id: record.id,
-      name: record.name,
-      role: record.role,
-      limits: {
-        rate_per_minute: record.rate_per_minute,
-        max_pending: record.max_pending,
-        priority_weight: record.priority_weight,
-      },
-    };
+    return principalOfKey(record);
   }
 
   /** The principal of a browser session cookie, or null. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { getApiKey } from "@zimage/core";
 import type { Redis } from "ioredis";
-import type { Principal } from "./principal";
+import { type Principal, principalOfKey } from "./principal";
 
 /**
  * Browser sessions for the web console and the queue admin: an API key is exchanged once for a
@@ -38,16 +38,7 @@ export async function readSession(
   if (BUILT_IN.has(principal.id)) return principal;
   const record = await getApiKey(redis, prefix, principal.id);
   if (!record || record.revoked_at) return null;
-  return {
-    id: record.id,
-    name: record.name,
-    role: record.role,
-    limits: {
-      rate_per_minute: record.rate_per_minute,
-      max_pending: record.max_pending,
-      priority_weight: record.priority_weight,
-    },
-  };
+  return principalOfKey(record);
 }
 
 export async function endSession(redis: Redis, prefix: string, id: string | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import type { KeyLimits, KeyRole } from "@zimage/core";
+import type { ApiKeyRecord, KeyLimits, KeyRole } from "@zimage/core";
 
 /** Who is calling: the API key behind the request (or the implicit local admin in open local mode). */
 export interface Principal {
@@ -9,3 +9,15 @@ export interface Principal {
 }
 
 export const isAdmin = (p: Principal) => p.role === "admin";
+
+/** The principal of a stored API key (its limits as they are now). */
+export const principalOfKey = (record: ApiKeyRecord): Principal => ({
+  id: record.id,
+  name: record.name,
+  role: record.role,
+  limits: {
+    rate_per_minute: record.rate_per_minute,
+    max_pending: record.max_pending,
+    priority_weight: record.priority_weight,
+  },
+});

@@ -1,7 +1,7 @@
-import type { JobView as CoreJobView } from "@zimage/core/job-view";
+/** The API's public shapes, as the console uses them: the gateway's own types where it exports them. */
 
-/** The API's public shapes, as the console uses them. */
-export type JobView = CoreJobView;
+export type { ApiKeyRecord as ApiKey, QueueDepthPoint as QueuePoint, UpstreamState } from "@zimage/core";
+export type { JobView } from "@zimage/core/job-view";
 
 export interface Principal {
   id: string;
@@ -9,34 +9,8 @@ export interface Principal {
   role: "admin" | "user";
 }
 
+/** `GET /v1/session` (apps/api/src/routes/session.ts). */
 export interface Session {
   principal: Principal;
   open_mode: boolean;
-}
-
-export interface UpstreamState {
-  name: string;
-  url: string | null;
-  up: boolean | null;
-  model_loaded: boolean | null;
-  busy: boolean;
-  current_job: string | null;
-  jobs_done: number;
-  last_unload_at: string | null;
-  last_error: string | null;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  role: "admin" | "user";
-  prefix: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-export interface QueuePoint {
-  at: string;
-  queued: number;
-  running: number;
 }
