@@ -18,6 +18,7 @@ let onSignedOut: () => void = () => {};
 export const setSignedOutHandler = (handler: () => void) => {
   onSignedOut = handler;
 };
+export const notifySignedOut = () => onSignedOut();
 
 interface RequestOptions {
   method?: string;

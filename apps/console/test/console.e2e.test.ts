@@ -138,6 +138,18 @@ describe("web console", () => {
     await context.close();
   });
 
+  it("goes back to sign-in when the key is revoked", async () => {
+    const key = await cluster.createKey("leaving soon");
+    const { context, page } = await signedIn(key);
+    await page.goto(`${cluster.apiUrl}/#/jobs`);
+    await page.getByRole("heading", { name: "My jobs", level: 1 }).waitFor();
+    const revoked = await cluster.request("DELETE", `/v1/admin/keys/${key.split("_")[1]}`, { key: ADMIN });
+    expect(revoked.status).toBe(200);
+    await page.getByRole("link", { name: "Gallery" }).click();
+    await page.getByLabel("API key").waitFor();
+    await context.close();
+  });
+
   it("submits a text-to-image job and shows it go queued → running → succeeded, then in the gallery", async () => {
     const { context, page } = await signedIn(userKey);
     // Another user's job holds the GPU, so ours visibly waits its turn.

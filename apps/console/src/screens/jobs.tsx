@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
-import { describeError, jobsApi } from "../api";
+import { describeError, jobsApi, notifySignedOut } from "../api";
 import { clock, elapsedSeconds, progressOf, standing } from "../format";
 import { useNow } from "../hooks";
+import { currentSession } from "../session";
 import type { JobView, Session } from "../types";
 
 const FINISHED = new Set(["succeeded", "failed", "canceled"]);
@@ -55,28 +56,46 @@ export function JobsScreen({ session, onNotice }: { session: Session; onNotice: 
         if (!closed) setLoaded(true);
       }
     };
-    const events = new EventSource("/v1/events");
+    let events: EventSource | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     let opened = false;
-    events.onopen = () => {
-      setLive(true);
-      // A reconnect may have missed changes: read the list again.
-      if (opened) void load();
-      opened = true;
-    };
-    events.onerror = () => setLive(false);
-    events.addEventListener("job", (e) => upsert(JSON.parse((e as MessageEvent).data) as JobView));
-    events.addEventListener("deleted", (e) => {
-      const { id } = JSON.parse((e as MessageEvent).data) as { id: string };
-      setJobs((prev) => {
-        const next = new Map(prev);
-        next.delete(id);
-        return next;
+    const connect = () => {
+      const source = new EventSource("/v1/events");
+      events = source;
+      source.onopen = () => {
+        setLive(true);
+        // A reconnect may have missed changes: read the list again.
+        if (opened) void load();
+        opened = true;
+      };
+      source.onerror = () => {
+        setLive(false);
+        // EventSource retries lost connections itself, but gives up on an HTTP error (a 401 once the
+        // session has ended, a 503 while Redis is down): check the session (a 401 signs out), retry.
+        if (source.readyState !== EventSource.CLOSED || closed) return;
+        retry = setTimeout(async () => {
+          if (closed) return;
+          const session = await currentSession().catch(() => undefined);
+          if (session === null) notifySignedOut();
+          else if (!closed) connect();
+        }, 3000);
+      };
+      source.addEventListener("job", (e) => upsert(JSON.parse((e as MessageEvent).data) as JobView));
+      source.addEventListener("deleted", (e) => {
+        const { id } = JSON.parse((e as MessageEvent).data) as { id: string };
+        setJobs((prev) => {
+          const next = new Map(prev);
+          next.delete(id);
+          return next;
+        });
       });
-    });
+    };
+    connect();
     void load();
     return () => {
       closed = true;
-      events.close();
+      clearTimeout(retry);
+      events?.close();
     };
   }, [session.principal.id, session.principal.role]);
 
