@@ -143,6 +143,9 @@ describe("web console", () => {
     const { context, page } = await signedIn(key);
     await page.goto(`${cluster.apiUrl}/#/jobs`);
     await page.getByRole("heading", { name: "My jobs", level: 1 }).waitFor();
+    // Once the list and its event stream are in, the next request is what meets the revocation.
+    await page.getByText("live", { exact: true }).waitFor();
+    await page.getByText("No jobs yet.").waitFor();
     const revoked = await cluster.request("DELETE", `/v1/admin/keys/${key.split("_")[1]}`, { key: ADMIN });
     expect(revoked.status).toBe(200);
     await page.getByRole("link", { name: "Gallery" }).click();
