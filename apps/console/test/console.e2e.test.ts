@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { makePng, waitFor } from "@zimage/testkit";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * Issue #11: the web console in the system's Chromium (playwright-core), against a real api, worker
@@ -59,6 +59,10 @@ beforeAll(async () => {
     ],
   });
 }, 180_000);
+
+afterEach(() => {
+  cluster?.sims[0]?.setFaults({ latencyMs: 0 });
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -156,6 +160,8 @@ describe("web console", () => {
   it("submits a text-to-image job and shows it go queued → running → succeeded, then in the gallery", async () => {
     const { context, page } = await signedIn(userKey);
     // Another user's job holds the GPU, so ours visibly waits its turn.
+    // Slow enough that ours is still waiting when the page shows it, however loaded the machine is.
+    cluster.sims[0]!.setFaults({ latencyMs: 3000 });
     const blocker = await cluster.submit({ prompt: "someone else's job", size: "256x256" }, otherKey);
     await page.goto(`${cluster.apiUrl}/#/create`);
     await page.getByRole("heading", { name: "Create", level: 1 }).waitFor();
@@ -184,6 +190,7 @@ describe("web console", () => {
       { timeoutMs: 30_000, intervalMs: 50, what: "the job to read succeeded in the list" },
     );
     expect(seen).toEqual(["queued", "running", "succeeded"]);
+    cluster.sims[0]!.setFaults({ latencyMs: 0 });
     await cluster.waitFor(blocker, undefined, 30_000, otherKey);
 
     await page.getByRole("link", { name: "Gallery" }).click();
@@ -257,6 +264,7 @@ describe("web console", () => {
 
   it("cancels a queued job from My jobs", async () => {
     const { context, page } = await signedIn(userKey);
+    cluster.sims[0]!.setFaults({ latencyMs: 3000 });
     const blocker = await cluster.submit({ prompt: "a long one", size: "256x256" }, otherKey);
     const queued = await cluster.submit({ prompt: "never mind this one", size: "256x256" }, userKey);
     await page.goto(`${cluster.apiUrl}/#/jobs`);
@@ -267,6 +275,7 @@ describe("web console", () => {
     await item.getByRole("button", { name: "Cancel" }).click();
     await expect.poll(() => item.getAttribute("data-status")).toBe("canceled");
     expect((await cluster.view(queued, userKey)).status).toBe("canceled");
+    cluster.sims[0]!.setFaults({ latencyMs: 0 });
     expect(await accessibilityViolations(page)).toEqual([]);
     await cluster.waitFor(blocker, undefined, 30_000, otherKey);
     await context.close();

@@ -13,7 +13,7 @@ let otherKey: string;
 
 beforeAll(async () => {
   cluster = await startCluster({
-    sim: { loadMs: 50, baseMs: 250 },
+    sim: { loadMs: 50, baseMs: 600 },
     env: { ADMIN_API_KEY: ADMIN },
   });
   userKey = await cluster.createKey("console user");
