@@ -29,6 +29,7 @@ import {
   releaseIdempotencyKey,
   removePending,
 } from "@zimage/core";
+import { deleteJobFiles } from "@zimage/storage";
 import type { ZodType } from "zod";
 import { type JobDeps, loadJob, viewOf } from "./job-access";
 import type { Principal } from "./principal";
@@ -261,16 +262,15 @@ export class JobService {
    */
   async delete(principal: Principal, id: string): Promise<void> {
     const snapshot = await loadJob(this.deps, principal, id);
-    const view = await viewOf(this.deps, snapshot, "");
-    if (view.status === "queued" || snapshot.state === "active")
+    // Only completed and failed jobs (a canceled queued job reads as failed) are past the GPU.
+    if (snapshot.state !== "completed" && snapshot.state !== "failed")
       throw new GatewayError(
         "job_still_running",
-        view.status === "canceled"
+        snapshot.cancelRequestedAt
           ? "the job was canceled but its image is still being made on the GPU; delete it when that ends"
           : "cancel the job first; a job can be deleted once it has ended",
       );
-    await this.deps.store.deletePrefix(`results/${id}/`).catch(() => 0);
-    await this.deps.store.deletePrefix(`inputs/${id}/`).catch(() => 0);
+    await deleteJobFiles(this.deps.store, id);
     await markGone(this.deps.redis, this.deps.prefix, id, snapshot.data.owner);
     const job = await this.deps.queue.getJob(id);
     await job?.remove().catch(() => {});

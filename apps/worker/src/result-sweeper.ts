@@ -1,5 +1,5 @@
 import { type JobData, type Logger, markGone, QUEUES } from "@zimage/core";
-import type { ObjectStore } from "@zimage/storage";
+import { deleteJobFiles, type ObjectStore } from "@zimage/storage";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -72,8 +72,7 @@ export class ResultSweeper {
         for (const id of ids) {
           const job = await this.queue.getJob(id);
           const owner = (job?.data as JobData | undefined)?.owner ?? "";
-          await this.opts.store.deletePrefix(`results/${id}/`).catch(() => 0);
-          await this.opts.store.deletePrefix(`inputs/${id}/`).catch(() => 0);
+          await deleteJobFiles(this.opts.store, id);
           await markGone(this.opts.connection, this.opts.prefix, id, owner);
           if (job) await job.remove();
           else await this.opts.connection.zrem(set, id);

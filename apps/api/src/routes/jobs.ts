@@ -1,4 +1,4 @@
-import { GatewayError, listPending, notifyWebhook, publishJobEvent } from "@zimage/core";
+import { GatewayError, listPending, notifyWebhook, publishJobEvent, statusOf } from "@zimage/core";
 import express, { type Request, type Response, Router } from "express";
 import type { JobDeps } from "../job-access";
 import { loadJob } from "../job-access";
@@ -153,9 +153,11 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
   // POST …/cancel), deletes one that has ended with its images (204).
   router.delete("/v1/jobs/:id", async (req, res) => {
     const principal = principalOf(res);
-    const view = await opts.jobs.getView(principal, req.params.id, baseUrl(req));
-    if (view.status === "queued" || view.status === "running") return cancel(req, res);
-    await opts.jobs.delete(principal, view.id);
+    // The status alone decides, so the job is read without building its view.
+    const job = await loadJob(opts.jobDeps, principal, req.params.id);
+    const status = statusOf(job.state, job.failedReason, !!job.cancelRequestedAt);
+    if (status === "queued" || status === "running") return cancel(req, res);
+    await opts.jobs.delete(principal, job.id);
     res.status(204).end();
   });
   router.post("/v1/jobs/:id/cancel", cancel);
