@@ -44,6 +44,32 @@ function FieldError({ errors, field }: { errors: Errors; field: Field }) {
   ) : null;
 }
 
+/** One side of a custom size, with the API's bounds as the input's own. */
+function SideInput(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  errors: Errors;
+}) {
+  return (
+    <div>
+      <label for={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        type="number"
+        inputMode="numeric"
+        min={SIZE_LIMITS.min}
+        max={SIZE_LIMITS.max}
+        step={SIZE_LIMITS.multiple}
+        value={props.value}
+        onInput={(e) => props.onChange(e.currentTarget.value)}
+        {...described(props.errors, "size")}
+      />
+    </div>
+  );
+}
+
 export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) => void }) {
   const [prompt, setPrompt] = useState("");
   const [negative, setNegative] = useState("");
@@ -248,34 +274,8 @@ export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) =
           <fieldset class="field custom-size">
             <legend>Custom size</legend>
             <div class="pair">
-              <div>
-                <label for="width">Width</label>
-                <input
-                  id="width"
-                  type="number"
-                  inputMode="numeric"
-                  min={SIZE_LIMITS.min}
-                  max={SIZE_LIMITS.max}
-                  step={SIZE_LIMITS.multiple}
-                  value={width}
-                  onInput={(e) => setWidth(e.currentTarget.value)}
-                  {...described(errors, "size")}
-                />
-              </div>
-              <div>
-                <label for="height">Height</label>
-                <input
-                  id="height"
-                  type="number"
-                  inputMode="numeric"
-                  min={SIZE_LIMITS.min}
-                  max={SIZE_LIMITS.max}
-                  step={SIZE_LIMITS.multiple}
-                  value={height}
-                  onInput={(e) => setHeight(e.currentTarget.value)}
-                  {...described(errors, "size")}
-                />
-              </div>
+              <SideInput id="width" label="Width" value={width} onChange={setWidth} errors={errors} />
+              <SideInput id="height" label="Height" value={height} onChange={setHeight} errors={errors} />
             </div>
             <p class="hint">
               {SIZE_LIMITS.min}–{SIZE_LIMITS.max} pixels, each side divisible by {SIZE_LIMITS.multiple}.
