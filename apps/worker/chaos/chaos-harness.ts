@@ -189,4 +189,25 @@ export function summarise(
   };
 }
 
+/**
+ * A scenario's row: the summary, acknowledged jobs found twice through the api, and what the GPU
+ * saw (by default the cluster's simulator; a scenario that replaced it passes what it collected).
+ */
+export async function resultOf(
+  cluster: Cluster,
+  fault: string,
+  happened: string,
+  subs: Submission[],
+  statuses: Map<string, string>,
+  started: number,
+  gpu: { requests: RequestRecord[]; maxInFlight: number } = cluster.sims[0]!.stats(),
+): Promise<ChaosResult> {
+  return {
+    ...summarise(fault, happened, subs, statuses, started),
+    duplicatedJobs: await duplicatedJobs(cluster, subs),
+    upstreamDuplicates: upstreamDuplicates(gpu.requests, subs),
+    gpuMaxInFlight: gpu.maxInFlight,
+  };
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,15 +3,7 @@ import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { freePort, type RunningProcess } from "@zimage/testkit";
 import { type RequestRecord, type RunningSimulator, startSimulator } from "@zimage/zimage-sim";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  duplicatedJobs,
-  record,
-  settle,
-  sleep,
-  submitAll,
-  summarise,
-  upstreamDuplicates,
-} from "./chaos-harness";
+import { record, resultOf, settle, sleep, submitAll } from "./chaos-harness";
 
 /**
  * Issue #10, the long part (`pnpm test:chaos`): 200 jobs through each fault, real processes on
@@ -53,18 +45,14 @@ describe("chaos", () => {
     await cluster.redis.start();
     const subs = await submitting;
     const statuses = await settle(cluster, subs);
-    const row = {
-      ...summarise(
-        "Redis restart (SIGTERM, 3 s down, AOF everysec)",
-        `api answered ${down.status} ${downCode} in ${downMs} ms while down (slowest submit ${Math.max(...subs.map((s) => s.slowestMs))} ms); ${subs.reduce((n, s) => n + s.refusals.length, 0)} submits refused and retried; api and worker kept running`,
-        subs,
-        statuses,
-        started,
-      ),
-      duplicatedJobs: await duplicatedJobs(cluster, subs),
-      upstreamDuplicates: upstreamDuplicates(cluster.sims[0]!.stats().requests, subs),
-      gpuMaxInFlight: cluster.sims[0]!.stats().maxInFlight,
-    };
+    const row = await resultOf(
+      cluster,
+      "Redis restart (SIGTERM, 3 s down, AOF everysec)",
+      `api answered ${down.status} ${downCode} in ${downMs} ms while down (slowest submit ${Math.max(...subs.map((s) => s.slowestMs))} ms); ${subs.reduce((n, s) => n + s.refusals.length, 0)} submits refused and retried; api and worker kept running`,
+      subs,
+      statuses,
+      started,
+    );
     await record(row);
     expect(alive(cluster.api)).toBe(true);
     expect(cluster.workers.every(alive)).toBe(true);
@@ -84,18 +72,14 @@ describe("chaos", () => {
     await cluster.redis.start();
     const subs = await submitting;
     const statuses = await settle(cluster, subs, { timeoutMs: 60_000 });
-    const row = {
-      ...summarise(
-        "Redis crash (SIGKILL, 2 s down, AOF everysec)",
-        "hard crash: AOF everysec may drop up to ~1 s of acknowledged writes (see lost); a submit cut off mid-way keeps its Idempotency-Key claim, so its retry finishes the same job",
-        subs,
-        statuses,
-        started,
-      ),
-      duplicatedJobs: await duplicatedJobs(cluster, subs),
-      upstreamDuplicates: upstreamDuplicates(cluster.sims[0]!.stats().requests, subs),
-      gpuMaxInFlight: cluster.sims[0]!.stats().maxInFlight,
-    };
+    const row = await resultOf(
+      cluster,
+      "Redis crash (SIGKILL, 2 s down, AOF everysec)",
+      "hard crash: AOF everysec may drop up to ~1 s of acknowledged writes (see lost); a submit cut off mid-way keeps its Idempotency-Key claim, so its retry finishes the same job",
+      subs,
+      statuses,
+      started,
+    );
     await record(row);
     expect(alive(cluster.api)).toBe(true);
     expect(cluster.workers.every(alive)).toBe(true);
@@ -121,18 +105,14 @@ describe("chaos", () => {
     const subs = await submitting;
     await killer;
     const statuses = await settle(cluster, subs);
-    const row = {
-      ...summarise(
-        "worker SIGKILL ×6 at random points (2 workers, replaced each time)",
-        `${kills} workers killed; their jobs were recovered by the stalled-job check and run again`,
-        subs,
-        statuses,
-        started,
-      ),
-      duplicatedJobs: await duplicatedJobs(cluster, subs),
-      upstreamDuplicates: upstreamDuplicates(cluster.sims[0]!.stats().requests, subs),
-      gpuMaxInFlight: cluster.sims[0]!.stats().maxInFlight,
-    };
+    const row = await resultOf(
+      cluster,
+      "worker SIGKILL ×6 at random points (2 workers, replaced each time)",
+      `${kills} workers killed; their jobs were recovered by the stalled-job check and run again`,
+      subs,
+      statuses,
+      started,
+    );
     await record(row);
     expect(row.lost).toBe(0);
     expect(row.duplicatedJobs).toBe(0);
@@ -149,18 +129,14 @@ describe("chaos", () => {
     }
     const subs = await submitting;
     const statuses = await settle(cluster, subs);
-    const row = {
-      ...summarise(
-        "api SIGKILL ×3 during submits (clients retry with an Idempotency-Key)",
-        `${subs.reduce((n, s) => n + s.refusals.length, 0)} submits lost their connection and were retried; none was queued twice`,
-        subs,
-        statuses,
-        started,
-      ),
-      duplicatedJobs: await duplicatedJobs(cluster, subs),
-      upstreamDuplicates: upstreamDuplicates(cluster.sims[0]!.stats().requests, subs),
-      gpuMaxInFlight: cluster.sims[0]!.stats().maxInFlight,
-    };
+    const row = await resultOf(
+      cluster,
+      "api SIGKILL ×3 during submits (clients retry with an Idempotency-Key)",
+      `${subs.reduce((n, s) => n + s.refusals.length, 0)} submits lost their connection and were retried; none was queued twice`,
+      subs,
+      statuses,
+      started,
+    );
     await record(row);
     expect(row.acknowledged).toBe(JOBS);
     expect(row.lost).toBe(0);
@@ -187,18 +163,15 @@ describe("chaos", () => {
     const subs = await submitting;
     const statuses = await settle(cluster, subs);
     records.push(...sim.stats().requests);
-    const row = {
-      ...summarise(
-        "upstream killed mid-request ×3, back after 1 s",
-        "requests cut off were retried after the upstream answered /health again; the model reloaded each time",
-        subs,
-        statuses,
-        started,
-      ),
-      duplicatedJobs: await duplicatedJobs(cluster, subs),
-      upstreamDuplicates: upstreamDuplicates(records, subs),
-      gpuMaxInFlight: Math.max(maxInFlight, sim.stats().maxInFlight),
-    };
+    const row = await resultOf(
+      cluster,
+      "upstream killed mid-request ×3, back after 1 s",
+      "requests cut off were retried after the upstream answered /health again; the model reloaded each time",
+      subs,
+      statuses,
+      started,
+      { requests: records, maxInFlight: Math.max(maxInFlight, sim.stats().maxInFlight) },
+    );
     await sim.close();
     await record(row);
     expect(row.lost).toBe(0);
@@ -251,18 +224,14 @@ describe("chaos", () => {
     while (acked.some((id) => !received.has(id)) && Date.now() < deadline) await sleep(250);
     const delivered = acked.filter((id) => received.has(id)).length;
     const repeats = [...received.values()].reduce((n, c) => n + c - 1, 0);
-    const row = {
-      ...summarise(
-        "webhook receiver down 5 s",
-        `${delivered}/${acked.length} deliveries arrived (retried with backoff); ${repeats} arrived twice (at-least-once: receivers dedupe on webhook-id, ${ids.size} distinct)`,
-        subs,
-        statuses,
-        started,
-      ),
-      duplicatedJobs: await duplicatedJobs(cluster, subs),
-      upstreamDuplicates: upstreamDuplicates(cluster.sims[0]!.stats().requests, subs),
-      gpuMaxInFlight: cluster.sims[0]!.stats().maxInFlight,
-    };
+    const row = await resultOf(
+      cluster,
+      "webhook receiver down 5 s",
+      `${delivered}/${acked.length} deliveries arrived (retried with backoff); ${repeats} arrived twice (at-least-once: receivers dedupe on webhook-id, ${ids.size} distinct)`,
+      subs,
+      statuses,
+      started,
+    );
     await close();
     await record(row);
     expect(row.lost).toBe(0);
