@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(cookieParser());
   app.use(["/admin"], storeAvailable(deps.redis));
   app.use(adminUiRouter({ ...deps, keys }));
-  app.use(sessionRouter({ ...deps, keys, guards: [storeAvailable(deps.redis), auth] }));
+  app.use(sessionRouter({ ...deps, keys, storeAvailable: storeAvailable(deps.redis), authenticate: auth }));
   app.use(authenticated, storeAvailable(deps.redis));
   app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args) }));
   app.use(authenticated, auth);

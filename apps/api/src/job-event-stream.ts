@@ -26,6 +26,23 @@ export function viewEventId(v: JobView): string {
 }
 
 /**
+ * Starts a server-sent event stream: the headers, the client's reconnect delay, and heartbeat
+ * comments that keep proxies from closing an idle stream. Returns what stops the heartbeat.
+ */
+export function openEventStream(res: Response, retryMs: number): () => void {
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache, no-transform",
+    Connection: "keep-alive",
+    // nginx would otherwise buffer the stream.
+    "X-Accel-Buffering": "no",
+  });
+  res.write(`retry: ${retryMs}\n\n`);
+  const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
+  return () => clearInterval(heartbeat);
+}
+
+/**
  * `GET /v1/jobs/:id/events`: the job view on each change (queued with positions, running with phase,
  * then the final state), then the stream ends. Heartbeat comments keep proxies from closing it.
  * The first view is read before the headers go out, so an unknown job is still a plain 404.
@@ -37,17 +54,9 @@ export async function streamJobEvents(
   read: () => Promise<JobView>,
 ): Promise<void> {
   let view = await read();
-  res.writeHead(200, {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache, no-transform",
-    Connection: "keep-alive",
-    // nginx would otherwise buffer the stream.
-    "X-Accel-Buffering": "no",
-  });
-  res.write(`retry: ${RECHECK_MS}\n\n`);
+  const stopHeartbeat = openEventStream(res, RECHECK_MS);
   const controller = new AbortController();
   req.once("close", () => controller.abort());
-  const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
   let lastSent = req.get("last-event-id") ?? null;
   const send = (v: JobView) => {
     const id = viewEventId(v);
@@ -68,7 +77,7 @@ export async function streamJobEvents(
       send(view);
     }
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
     res.end();
   }
 }

@@ -1,10 +1,9 @@
 import type { JobView } from "@zimage/core";
 import type { Request, Response } from "express";
 import type { JobEventBus } from "./job-event-bus";
-import { viewEventId } from "./job-event-stream";
+import { openEventStream, viewEventId } from "./job-event-stream";
 import { isFinished } from "./job-wait";
 
-const HEARTBEAT_MS = 15_000;
 /** Pub/sub can drop a message: every watched job is re-read this often regardless. */
 const RECHECK_MS = 5_000;
 /** Dispatches come in bursts; queued jobs' positions are re-read at most this often. */
@@ -31,13 +30,7 @@ export async function streamOwnerEvents(
   source: OwnerStreamSource,
 ): Promise<void> {
   const initial = await source.pending();
-  res.writeHead(200, {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache, no-transform",
-    Connection: "keep-alive",
-    "X-Accel-Buffering": "no",
-  });
-  res.write("retry: 2000\n\n");
+  const stopHeartbeat = openEventStream(res, 2000);
 
   // id → the last view sent (its event id), for jobs not yet finished.
   const watched = new Map<string, string | null>();
@@ -101,7 +94,6 @@ export async function streamOwnerEvents(
       .then((ids) => mark([...watched.keys(), ...ids]))
       .catch(() => {});
   }, RECHECK_MS);
-  const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
 
   await new Promise<void>((resolve) => {
     req.once("close", resolve);
@@ -111,7 +103,7 @@ export async function streamOwnerEvents(
   closed = true;
   unsubscribe();
   clearInterval(recheck);
-  clearInterval(heartbeat);
+  stopHeartbeat();
   if (positionsTimer) clearTimeout(positionsTimer);
   res.end();
 }

@@ -33,12 +33,14 @@ export function sessionRouter(deps: {
   redis: Redis;
   prefix: string;
   keys: KeyResolver;
-  guards: RequestHandler[];
+  /** 503 while Redis is down. */
+  storeAvailable: RequestHandler;
+  authenticate: RequestHandler;
 }): Router {
   const router = Router();
   router.post(
     "/v1/session",
-    deps.guards[0]!,
+    deps.storeAvailable,
     express.json({ limit: "4kb", strict: true }),
     async (req, res) => {
       const parsed = signIn.safeParse(req.body ?? {});
@@ -54,7 +56,7 @@ export function sessionRouter(deps: {
       res.json(describe(principal));
     },
   );
-  router.get("/v1/session", ...deps.guards, (_req, res) => {
+  router.get("/v1/session", deps.storeAvailable, deps.authenticate, (_req, res) => {
     res.json(describe(res.locals.principal as Principal));
   });
   router.delete("/v1/session", async (req, res) => {
