@@ -30,6 +30,11 @@ const jsonBody = (schema: object, description: string) => ({
   description,
   content: { "application/json": { schema } },
 });
+/** The `{object: "list", data: [...]}` envelope of the lists that have no paging. */
+const listOf = (items: object) => ({
+  type: "object",
+  properties: { object: { const: "list" }, data: { type: "array", items } },
+});
 const idParam = {
   name: "id",
   in: "path",
@@ -504,29 +509,20 @@ export const openapiDocument = {
         parameters: [idParam],
         responses: {
           "200": jsonBody(
-            {
+            listOf({
               type: "object",
               properties: {
-                object: { const: "list" },
-                data: {
-                  type: "array",
-                  items: {
-                    type: "object",
-                    properties: {
-                      webhook_id: { type: "string" },
-                      event: { type: "string" },
-                      attempt: { type: "integer" },
-                      at: { type: "string", format: "date-time" },
-                      url: { type: "string" },
-                      status_code: { type: ["integer", "null"] },
-                      error: { type: ["string", "null"] },
-                      duration_ms: { type: "integer" },
-                      next_retry_at: { type: ["string", "null"], format: "date-time" },
-                    },
-                  },
-                },
+                webhook_id: { type: "string" },
+                event: { type: "string" },
+                attempt: { type: "integer" },
+                at: { type: "string", format: "date-time" },
+                url: { type: "string" },
+                status_code: { type: ["integer", "null"] },
+                error: { type: ["string", "null"] },
+                duration_ms: { type: "integer" },
+                next_retry_at: { type: ["string", "null"], format: "date-time" },
               },
-            },
+            }),
             "Attempts, oldest first",
           ),
           "404": error("No such job, or not yours"),
@@ -604,25 +600,16 @@ export const openapiDocument = {
         summary: "The models the upstreams serve, with the upstreams serving each",
         responses: {
           "200": jsonBody(
-            {
+            listOf({
               type: "object",
               properties: {
-                object: { const: "list" },
-                data: {
-                  type: "array",
-                  items: {
-                    type: "object",
-                    properties: {
-                      id: { type: "string" },
-                      object: { const: "model" },
-                      created: { type: "integer" },
-                      owned_by: { type: "string" },
-                      upstreams: { type: "array", items: { type: "string" } },
-                    },
-                  },
-                },
+                id: { type: "string" },
+                object: { const: "model" },
+                created: { type: "integer" },
+                owned_by: { type: "string" },
+                upstreams: { type: "array", items: { type: "string" } },
               },
-            },
+            }),
             "Models",
           ),
           "401": openaiError("No, unknown or revoked API key"),
@@ -635,13 +622,7 @@ export const openapiDocument = {
         operationId: "listUpstreams",
         summary: "Each upstream's state (admin)",
         responses: {
-          "200": jsonBody(
-            {
-              type: "object",
-              properties: { object: { const: "list" }, data: { type: "array", items: ref("Upstream") } },
-            },
-            "Upstreams",
-          ),
+          "200": jsonBody(listOf(ref("Upstream")), "Upstreams"),
           ...adminErrors,
         },
       },
@@ -722,13 +703,7 @@ export const openapiDocument = {
         operationId: "listKeys",
         summary: "List API keys (admin)",
         responses: {
-          "200": jsonBody(
-            {
-              type: "object",
-              properties: { object: { const: "list" }, data: { type: "array", items: ref("ApiKey") } },
-            },
-            "Keys",
-          ),
+          "200": jsonBody(listOf(ref("ApiKey")), "Keys"),
           ...adminErrors,
         },
       },
