@@ -41,6 +41,7 @@ export {
 } from "./job-view";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger";
 export { createMetricsRegistry, JOB_DURATION_BUCKETS, METRIC_PREFIX, metricsAuthorized } from "./metrics";
+export { internalErrors, reported, reportInternalError } from "./internal-errors";
 export { QUEUES } from "./queues";
 export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";

@@ -1,8 +1,9 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { internalErrors } from "./internal-errors";
+import { METRIC_PREFIX } from "./metrics-prefix";
 import { tokensEqual } from "./store/api-keys";
 
-/** Every series the gateway exports starts with this (docs/metrics.md lists them all). */
-export const METRIC_PREFIX = "zimage_gateway_";
+export { METRIC_PREFIX };
 
 /** Job-scale durations: a GPU image takes 30 s to minutes, a cold start up to 20. */
 export const JOB_DURATION_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600, 900, 1200];
@@ -12,6 +13,7 @@ export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  registry.registerMetric(internalErrors);
   return registry;
 }
 
