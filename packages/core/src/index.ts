@@ -2,6 +2,7 @@ export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } 
 export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
 export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
+export { internalErrors, reported, reportInternalError } from "./internal-errors";
 export { decodeFailure, encodeFailure } from "./job-failure";
 export type {
   InputImageRef,
@@ -41,7 +42,6 @@ export {
 } from "./job-view";
 export { createLogger, type Logger, REDACT_PATHS } from "./logger";
 export { createMetricsRegistry, JOB_DURATION_BUCKETS, METRIC_PREFIX, metricsAuthorized } from "./metrics";
-export { internalErrors, reported, reportInternalError } from "./internal-errors";
 export { QUEUES } from "./queues";
 export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
