@@ -1,14 +1,42 @@
 import {
+  claimJobEnd,
   GatewayError,
   getJobSnapshot,
+  type JobData,
   type JobView,
   markDispatched,
+  notifyWebhook,
+  publishJobEvent,
   removePending,
+  reported,
   requestCancel,
   writeTombstone,
 } from "@zimage/core";
 import { type JobDeps, loadJob, viewOf } from "./job-access";
 import type { Principal } from "./principal";
+
+/**
+ * Announces a cancel that changed the job (webhook, event) — once per job: the end is claimed first,
+ * so the dispatcher that later discards a canceled running job's result does not announce it again.
+ */
+export async function announceCancel(
+  deps: JobDeps,
+  view: JobView,
+  data: JobData,
+  logger: Parameters<typeof reported>[0],
+): Promise<void> {
+  const first = await claimJobEnd(deps.redis, deps.prefix, view.id, "canceled", deps.retentionSeconds).catch(
+    reported(logger, "job_end_claim", { jobId: view.id }),
+  );
+  if (first !== false) {
+    await notifyWebhook(deps.webhooks, view.id, data, "canceled", deps.webhookSchedule).catch(
+      reported(logger, "webhook_enqueue", { jobId: view.id }),
+    );
+  }
+  await publishJobEvent(deps.redis, deps.prefix, { id: view.id, type: "changed", owner: data.owner }).catch(
+    reported(logger, "job_event_publish", { jobId: view.id }),
+  );
+}
 
 /**
  * Cancels a job. Queued: removed from the queue, leaving a tombstone so it reads as `canceled`.
@@ -47,7 +75,11 @@ export async function cancelJob(
   }
   const current = queued ? await getJobSnapshot(deps.queue, id) : snapshot;
   if (current?.state === "active" && !current.cancelRequestedAt && !snapshot.cancelRequestedAt) {
-    await requestCancel(deps.redis, deps.prefix, id, deps.retentionSeconds);
+    // Atomic with the dispatcher's completion (see requestCancel): if the job's outcome was decided
+    // first, the cancel is refused rather than answered "canceled" for a job that then succeeds.
+    const answer = await requestCancel(deps.redis, deps.prefix, id, deps.retentionSeconds);
+    if (!answer.canceled)
+      throw new GatewayError("job_not_cancelable", `the job is finishing: it has ${answer.decided}`);
     return { view: await viewOf(deps, await loadJob(deps, principal, id), baseUrl), changed: true };
   }
   const view = await viewOf(deps, await loadJob(deps, principal, id), baseUrl);

@@ -1,4 +1,4 @@
-import { countUpstreamEvent, type Logger, updateUpstreamState } from "@zimage/core";
+import { countUpstreamEvent, type Logger, reported, updateUpstreamState } from "@zimage/core";
 import type { ZImageClient } from "@zimage/zimage-client";
 import type { Redis } from "ioredis";
 import type { WorkerMetrics } from "./metrics";
@@ -14,6 +14,8 @@ export interface IdleUnloaderOptions {
   redis: Redis;
   prefix: string;
   logger: Logger;
+  /** Asked before the unload is sent: the dispatcher must provably hold the lease, with no job of its own in flight. */
+  mayUnload?: () => boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export class IdleUnloader {
     try {
       // Someone else's request (e.g. from a crashed worker) may still run: leave the model alone.
       if ((await this.opts.client.status()).busy) return false;
+      if (this.opts.mayUnload && !this.opts.mayUnload()) return false;
       await this.opts.client.unload();
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, "idle unload failed");
@@ -46,10 +49,13 @@ export class IdleUnloader {
     }
     monitor.setModelLoaded(false);
     this.opts.metrics.upstreamUnloads.inc({ upstream: this.opts.name });
+    const log = this.opts.logger;
     await updateUpstreamState(this.opts.redis, this.opts.prefix, this.opts.name, {
       last_unload_at: new Date().toISOString(),
-    }).catch(() => {});
-    await countUpstreamEvent(this.opts.redis, this.opts.prefix, this.opts.name, "unloads").catch(() => {});
+    }).catch(reported(log, "upstream_state_write"));
+    await countUpstreamEvent(this.opts.redis, this.opts.prefix, this.opts.name, "unloads").catch(
+      reported(log, "upstream_state_write"),
+    );
     this.opts.logger.info({ idleMs: idleFor }, "upstream model unloaded after idle timeout");
     return true;
   }

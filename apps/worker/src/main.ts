@@ -61,6 +61,7 @@ const dispatchers = config.upstreams.map(
       lockDurationMs: ms(config.LOCK_DURATION_SECONDS),
       stalledIntervalMs: ms(config.STALLED_INTERVAL_SECONDS),
       maxStalledCount: config.MAX_STALLED_COUNT,
+      retentionSeconds: config.RESULT_TTL,
       metrics,
       webhooks,
       webhookSchedule: config.webhookSchedule,

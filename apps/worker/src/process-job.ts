@@ -8,12 +8,14 @@ import {
   type ResultImage,
   recordJobDuration,
   recordLoadDuration,
+  reported,
 } from "@zimage/core";
 import type { ObjectStore } from "@zimage/storage";
 import { type ImagesResponse, UpstreamModelLoadError, type ZImageClient } from "@zimage/zimage-client";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
+import { LeaseLostError } from "./lease-holder";
 import { outcomeOf, type WorkerMetrics } from "./metrics";
 import { watchModelLoad } from "./model-load-watch";
 import { waitUntilIdle } from "./upstream-idle-wait";
@@ -44,6 +46,11 @@ export interface ProcessDeps {
    * and the health read can be skipped and the next request goes out at once.
    */
   gpuKnownIdle?: boolean;
+  /**
+   * Called immediately before each request to the GPU; throws (LeaseLostError) when the dispatcher
+   * no longer provably holds the upstream's lease, so nothing is sent.
+   */
+  beforeSend?: () => void;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -96,12 +103,14 @@ export async function requestImages(
   const { timings } = deps;
   // Each phase change reaches waiting clients (SSE) through the job event channel.
   const setPhase = async (phase: JobProgress["phase"]) => {
-    await job.updateProgress({ phase, upstream: deps.upstream } satisfies JobProgress).catch(() => {});
+    await job
+      .updateProgress({ phase, upstream: deps.upstream } satisfies JobProgress)
+      .catch(reported(deps.logger, "job_phase_write", { jobId: job.id }));
     await publishJobEvent(deps.redis, deps.prefix, {
       id: job.id!,
       type: "changed",
       owner: job.data.owner,
-    }).catch(() => {});
+    }).catch(reported(deps.logger, "job_event_publish", { jobId: job.id }));
   };
 
   let response: ImagesResponse | undefined;
@@ -118,6 +127,7 @@ export async function requestImages(
     }
     for (let loadAttempt = 0; !response; loadAttempt++) {
       const knownWarm = loadAttempt === 0 && deps.gpuKnownIdle === true && deps.monitor.modelLoaded === true;
+      // Without an answer the job is treated as cold (its phase says loading until the model is seen).
       const health = knownWarm ? null : await deps.client.health().catch(() => null);
       if (health?.modelLoaded != null) deps.monitor.modelLoaded = health.modelLoaded;
       const cold = !knownWarm && health?.modelLoaded !== true;
@@ -170,7 +180,7 @@ export async function requestImages(
       }
     }
   } catch (err) {
-    if (signal?.aborted) throw err;
+    if (signal?.aborted || err instanceof LeaseLostError) throw err;
     const mapped = mapUpstreamFailure(err, job.data.params.size);
     if (mapped.failure.code === "upstream_unavailable") deps.monitor.markDown((err as Error).message);
     log.warn(
@@ -192,15 +202,17 @@ export async function saveImages(
   const { response, loadMs, elapsedMs } = answer;
   let images: ResultImage[];
   try {
-    images = await storeImages(job.id!, response, deps);
+    images = await storeImages(job, response, deps);
   } catch (err) {
     throw toJobError(mapUpstreamFailure(err, job.data.params.size));
   }
   const inferenceMs = elapsedMs - (loadMs ?? 0);
   // Feeds eta_seconds: service time on a warm GPU, and the model load time separately.
   await Promise.all([
-    recordJobDuration(deps.redis, deps.prefix, inferenceMs).catch(() => {}),
-    loadMs ? recordLoadDuration(deps.redis, deps.prefix, loadMs).catch(() => {}) : null,
+    recordJobDuration(deps.redis, deps.prefix, inferenceMs).catch(reported(log, "eta_stats_write")),
+    loadMs
+      ? recordLoadDuration(deps.redis, deps.prefix, loadMs).catch(reported(log, "eta_stats_write"))
+      : null,
   ]);
   if (loadMs) deps.metrics.modelLoad.observe({ upstream: deps.upstream }, loadMs / 1000);
   deps.metrics.inference.observe({ kind: job.data.kind, upstream: deps.upstream }, inferenceMs / 1000);
@@ -219,10 +231,13 @@ async function sendToUpstream(
     ? { signal: call.signal, timeoutMs: call.timeoutMs }
     : { timeoutMs: call.timeoutMs };
   if (data.kind === "generate") {
+    deps.beforeSend?.();
     return deps.client.generate({ ...params, response_format: "b64_json" }, opts);
   }
   const input = data.input!;
   const image = await deps.store.get(input.key);
+  // Nothing awaited between this check and the request leaving the process.
+  deps.beforeSend?.();
   return deps.client.edit(
     {
       ...params,
@@ -236,18 +251,23 @@ async function sendToUpstream(
 }
 
 async function storeImages(
-  jobId: string,
+  job: Job<JobData, JobResult>,
   response: ImagesResponse,
   deps: ProcessDeps,
 ): Promise<ResultImage[]> {
   const images: ResultImage[] = [];
+  // One name per dispatch of the job (BullMQ counts every start): a dispatcher that was paused past
+  // its job's lock and resumes late writes beside the result of the run that completed the job,
+  // never over it. Everything under results/<jobId>/ goes with the job.
+  const run = job.attemptsStarted || job.attemptsMade + 1;
   for (const [i, item] of response.data.entries()) {
     const bytes = item.b64_json
       ? Buffer.from(item.b64_json, "base64")
       : await deps.client.download(item.url!);
     const info = probeImage(bytes);
-    // Same key on every attempt: a retried job overwrites, never duplicates, its results.
-    const saved = await deps.store.put(`results/${jobId}/${i}.png`, bytes, { contentType: info.type });
+    const saved = await deps.store.put(`results/${job.id}/${run}-${i}.png`, bytes, {
+      contentType: info.type,
+    });
     images.push({
       key: saved.key,
       width: info.width,

@@ -1,4 +1,4 @@
-import { type Logger, updateUpstreamState } from "@zimage/core";
+import { type Logger, reported, updateUpstreamState } from "@zimage/core";
 import { modelIds, type ZImageClient } from "@zimage/zimage-client";
 import type { Redis } from "ioredis";
 
@@ -87,6 +87,6 @@ export class UpstreamMonitor {
     await updateUpstreamState(this.opts.redis, this.opts.prefix, this.opts.name, {
       ...patch,
       checked_at: new Date().toISOString(),
-    }).catch(() => {});
+    }).catch(reported(this.opts.logger, "upstream_state_write"));
   }
 }

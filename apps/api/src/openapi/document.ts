@@ -238,6 +238,11 @@ export const openapiDocument = {
           busy: { type: "boolean" },
           current_job: { type: ["string", "null"] },
           owner: { type: ["string", "null"], description: "the worker process holding the upstream's lease" },
+          lease_term: {
+            type: ["integer", "null"],
+            description:
+              "the lease's fencing term: it goes up by one every time a dispatcher takes the lease",
+          },
           jobs_done: { type: "integer" },
           last_job_at: { type: ["string", "null"] },
           last_unload_at: { type: ["string", "null"] },

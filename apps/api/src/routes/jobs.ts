@@ -1,8 +1,8 @@
-import { GatewayError, listPending, notifyWebhook, publishJobEvent, statusOf } from "@zimage/core";
+import { GatewayError, type Logger, listPending, statusOf } from "@zimage/core";
 import express, { type Request, type Response, Router } from "express";
 import type { JobDeps } from "../job-access";
 import { loadJob } from "../job-access";
-import { cancelJob } from "../job-cancellation";
+import { announceCancel, cancelJob } from "../job-cancellation";
 import type { JobEventBus } from "../job-event-bus";
 import { streamJobEvents } from "../job-event-stream";
 import { listJobs } from "../job-listing";
@@ -22,6 +22,7 @@ export interface JobsRouterOptions {
   publicUrl?: string | undefined;
   metrics: ApiMetrics;
   events: JobEventBus;
+  logger: Logger;
 }
 
 /** Aborts when the client goes away, so a long wait does not outlive its request. */
@@ -134,18 +135,7 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
     if (changed) {
       opts.metrics.jobsCanceled.inc({ kind: view.kind });
       const { data } = await loadJob(opts.jobDeps, principalOf(res), view.id);
-      await notifyWebhook(
-        opts.jobDeps.webhooks,
-        view.id,
-        data,
-        "canceled",
-        opts.jobDeps.webhookSchedule,
-      ).catch(() => {});
-      await publishJobEvent(opts.jobDeps.redis, opts.jobDeps.prefix, {
-        id: view.id,
-        type: "changed",
-        owner: data.owner,
-      }).catch(() => {});
+      await announceCancel(opts.jobDeps, view, data, opts.logger);
     }
     res.json(view);
   };

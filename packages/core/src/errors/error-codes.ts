@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   upstream_timeout: 504,
   upstream_protocol_error: 502,
   job_canceled: 409,
+  /** The job stalled (its dispatcher died or lost the job's lock mid-run) more than MAX_STALLED_COUNT times. */
+  job_stalled: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

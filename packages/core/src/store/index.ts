@@ -26,13 +26,16 @@ export { MAX_PRIORITY, markServed, nextFairPriority, resetFairShare, servedSlot 
 export { getJobSnapshot } from "./get-job-snapshot";
 export { claimIdempotencyKey, type IdempotencyClaim, releaseIdempotencyKey } from "./idempotency";
 export {
+  type CancelAnswer,
   type CanceledTombstone,
   cancelRequestedAt,
+  decideJobOutcome,
   deleteTombstone,
   readTombstone,
   requestCancel,
   writeTombstone,
 } from "./job-cancel";
+export { claimJobEnd, forgetJobEnd } from "./job-end";
 export { type JobEvent, jobEventsChannel, parseJobEvent, publishJobEvent } from "./job-events";
 export { goneOwner, markGone } from "./job-gone";
 export { indexJob, listJobIds, unindexJobs } from "./job-index";

@@ -16,18 +16,53 @@ export interface CanceledTombstone {
   canceledAt: number;
 }
 
+/**
+ * The cancel flag doubles as the job's outcome decision, so a cancel and a completion cannot both
+ * win: whoever sets the key first (SET NX) decides. A cancel stores the time it was asked (digits);
+ * a dispatcher about to complete or finally fail a job stores "succeeded" or "failed". A job whose
+ * owner was answered "canceled" therefore never becomes "succeeded", and a job already decided
+ * refuses the cancel.
+ */
+export type CancelAnswer =
+  | { canceled: true; at: number }
+  | { canceled: false; decided: "succeeded" | "failed" };
+
+const canceledAt = (v: string | null | undefined): number | null => (v && /^\d+$/.test(v) ? Number(v) : null);
+
+/** Asks to cancel a running job; the answer says whether the cancel or an earlier outcome won. */
 export async function requestCancel(
   redis: Redis,
   prefix: string,
   id: string,
   ttlSeconds: number,
-): Promise<void> {
-  await redis.set(flagKey(prefix, id), String(Date.now()), "EX", ttlSeconds);
+): Promise<CancelAnswer> {
+  const now = Date.now();
+  const previous = await redis.set(flagKey(prefix, id), String(now), "EX", ttlSeconds, "NX", "GET");
+  if (previous === null) return { canceled: true, at: now };
+  const at = canceledAt(previous);
+  return at !== null
+    ? { canceled: true, at }
+    : { canceled: false, decided: previous as "succeeded" | "failed" };
+}
+
+/**
+ * The dispatcher's side of the decision, just before it completes or finally fails a job: true when
+ * the job may end as `outcome`, false when its owner canceled it first (then it is discarded).
+ */
+export async function decideJobOutcome(
+  redis: Redis,
+  prefix: string,
+  id: string,
+  outcome: "succeeded" | "failed",
+  ttlSeconds: number,
+): Promise<boolean> {
+  const previous = await redis.set(flagKey(prefix, id), outcome, "EX", ttlSeconds, "NX", "GET");
+  // An earlier attempt's decision (a re-run after a lost lock) is not a cancel: only a cancel stops it.
+  return canceledAt(previous) === null;
 }
 
 export async function cancelRequestedAt(redis: Redis, prefix: string, id: string): Promise<number | null> {
-  const v = await redis.get(flagKey(prefix, id));
-  return v ? Number(v) : null;
+  return canceledAt(await redis.get(flagKey(prefix, id)));
 }
 
 export async function writeTombstone(

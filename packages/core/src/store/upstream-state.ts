@@ -13,6 +13,8 @@ export interface UpstreamState {
   busy: boolean;
   current_job: string | null;
   owner: string | null;
+  /** The fencing term of the holder's lease (bumped on every acquire; see UpstreamLease). */
+  lease_term: number | null;
   jobs_done: number;
   last_job_at: string | null;
   last_unload_at: string | null;
@@ -81,6 +83,7 @@ export async function readUpstreamStates(redis: Redis, prefix: string): Promise<
       busy: h.busy === "true",
       current_job: str(h.current_job),
       owner: str(h.owner),
+      lease_term: h.lease_term ? Number(h.lease_term) : null,
       jobs_done: Number(h.jobs_done) || 0,
       last_job_at: str(h.last_job_at),
       last_unload_at: str(h.last_unload_at),

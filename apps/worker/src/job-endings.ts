@@ -1,0 +1,79 @@
+import {
+  claimJobEnd,
+  countUpstreamEvent,
+  type DeliveryData,
+  type JobData,
+  type JobResult,
+  type Logger,
+  notifyWebhook,
+  removePending,
+  reported,
+} from "@zimage/core";
+import type { Job, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { WorkerMetrics } from "./metrics";
+
+export interface JobEndingsOptions {
+  redis: Redis;
+  prefix: string;
+  upstream: string;
+  metrics: WorkerMetrics;
+  webhooks: Queue<DeliveryData>;
+  webhookSchedule: number[];
+  /** RESULT_TTL: how long the claim on a job's end is kept. */
+  retentionSeconds: number;
+  logger: Logger;
+}
+
+export type JobEnd = "succeeded" | "failed" | "canceled";
+
+/**
+ * The one place where a job's end is observed: after it, the job no longer counts against its
+ * owner's pending limit, and — once per job across every process (claimJobEnd) — its metrics are
+ * counted and its webhook is queued. Every terminal path of the dispatcher goes through here: a
+ * completion, a final failure, a discarded cancel, a job BullMQ gave up on for stalling.
+ */
+export class JobEndings {
+  constructor(private readonly opts: JobEndingsOptions) {}
+
+  /** The job reached the GPU: its `running` webhook, if it asked for one. */
+  async notifyRunning(job: Job<JobData, JobResult>): Promise<void> {
+    await notifyWebhook(this.opts.webhooks, job.id!, job.data, "running", this.opts.webhookSchedule).catch(
+      reported(this.opts.logger, "webhook_enqueue", { jobId: job.id, event: "running" }),
+    );
+  }
+
+  async ended(job: Job<JobData, JobResult>, status: JobEnd, reason?: string): Promise<void> {
+    const { redis, prefix, logger } = this.opts;
+    const jobId = job.id!;
+    const labels = { kind: job.data.kind, upstream: this.opts.upstream };
+    const [, first] = await Promise.all([
+      removePending(redis, prefix, job.data.owner, jobId).catch(
+        reported(logger, "pending_remove", { jobId }),
+      ),
+      claimJobEnd(redis, prefix, jobId, status, this.opts.retentionSeconds).catch(
+        reported(logger, "job_end_claim", { jobId }),
+      ),
+    ]);
+    // Already announced by another observer (the api for a cancel, or an earlier attempt). When the
+    // claim itself failed (undefined), announcing risks a repeat, which receivers de-duplicate by
+    // webhook-id, where staying silent would lose the end.
+    if (first === false) return;
+    if (status === "succeeded") {
+      this.opts.metrics.jobsCompleted.inc(labels);
+      this.opts.metrics.jobDuration.observe({ kind: job.data.kind }, (Date.now() - job.timestamp) / 1000);
+    } else if (status === "failed") {
+      this.opts.metrics.jobsFailed.inc({ ...labels, reason: reason ?? "internal_error" });
+    }
+    await Promise.all([
+      notifyWebhook(this.opts.webhooks, jobId, job.data, status, this.opts.webhookSchedule).catch(
+        reported(logger, "webhook_enqueue", { jobId, event: status }),
+      ),
+      status === "succeeded"
+        ? countUpstreamEvent(redis, prefix, this.opts.upstream, "jobs_done").catch(
+            reported(logger, "upstream_state_write", { jobId }),
+          )
+        : null,
+    ]);
+  }
+}
