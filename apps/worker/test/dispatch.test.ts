@@ -88,7 +88,11 @@ describe("retry policy", () => {
     expect(v.status).toBe("succeeded");
     expect(v.attempts).toBeGreaterThanOrEqual(1);
     expect(imageRequests(cluster)).toHaveLength(2);
-    expect(await readdir(join(cluster.dataDir, "results", v.id))).toEqual(["0.png", "1.png"]);
+    // One file per image, both from the one dispatch that got an answer (named `<run>-<index>.png`).
+    const files = (await readdir(join(cluster.dataDir, "results", v.id))).sort();
+    expect(files).toHaveLength(2);
+    const run = files[0]!.split("-")[0];
+    expect(files).toEqual([`${run}-0.png`, `${run}-1.png`]);
   });
 
   it("fails at once on a 4xx with the upstream's message", async () => {
