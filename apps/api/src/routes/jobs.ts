@@ -1,4 +1,12 @@
-import { GatewayError, listPending, notifyWebhook, publishJobEvent, statusOf } from "@zimage/core";
+import {
+  GatewayError,
+  type Logger,
+  listPending,
+  notifyWebhook,
+  publishJobEvent,
+  reported,
+  statusOf,
+} from "@zimage/core";
 import express, { type Request, type Response, Router } from "express";
 import type { JobDeps } from "../job-access";
 import { loadJob } from "../job-access";
@@ -22,6 +30,7 @@ export interface JobsRouterOptions {
   publicUrl?: string | undefined;
   metrics: ApiMetrics;
   events: JobEventBus;
+  logger: Logger;
 }
 
 /** Aborts when the client goes away, so a long wait does not outlive its request. */
@@ -140,12 +149,12 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
         data,
         "canceled",
         opts.jobDeps.webhookSchedule,
-      ).catch(() => {});
+      ).catch(reported(opts.logger, "webhook_enqueue", { jobId: view.id, event: "canceled" }));
       await publishJobEvent(opts.jobDeps.redis, opts.jobDeps.prefix, {
         id: view.id,
         type: "changed",
         owner: data.owner,
-      }).catch(() => {});
+      }).catch(reported(opts.logger, "job_event_publish", { jobId: view.id }));
     }
     res.json(view);
   };
