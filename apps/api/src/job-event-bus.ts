@@ -1,5 +1,11 @@
 import { EventEmitter } from "node:events";
-import { type JobEvent, jobEventsChannel, type Logger, parseJobEvent, reportInternalError } from "@zimage/core";
+import {
+  type JobEvent,
+  jobEventsChannel,
+  type Logger,
+  parseJobEvent,
+  reportInternalError,
+} from "@zimage/core";
 import type { Redis } from "ioredis";
 
 /**
