@@ -106,6 +106,7 @@ function sameOrigin(req: Request): boolean {
   try {
     return new URL(origin).host === req.get("host");
   } catch {
+    // A probe whose failure is the answer: an Origin that is not a URL names no host of ours.
     return false;
   }
 }

@@ -1,5 +1,11 @@
 import { EventEmitter } from "node:events";
-import { type JobEvent, jobEventsChannel, type Logger, parseJobEvent } from "@zimage/core";
+import {
+  type JobEvent,
+  jobEventsChannel,
+  type Logger,
+  parseJobEvent,
+  reportInternalError,
+} from "@zimage/core";
 import type { Redis } from "ioredis";
 
 /**
@@ -23,7 +29,13 @@ export class JobEventBus {
     sub.on("error", (err) => this.logger.warn({ err: err.message }, "job events subscription error"));
     sub.on("message", (_channel: string, message: string) => {
       const event = parseJobEvent(message);
-      if (!event) return;
+      if (!event) {
+        // Only our processes publish here, so an unreadable event is a bug (or a version skew).
+        reportInternalError(this.logger, "job_event_parse", new Error("unreadable job event"), {
+          message: message.slice(0, 200),
+        });
+        return;
+      }
       this.emitter.emit(event.id, event);
       this.emitter.emit("*", event);
     });

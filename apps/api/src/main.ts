@@ -46,13 +46,19 @@ await new Promise<void>((resolve) => {
   });
 });
 
+// Fail closed: while Redis cannot say whether a key exists, this is not open mode (no warning is
+// due); the per-request check decides once Redis answers.
 if (await openMode().catch(() => false)) {
   logger.warn(
     "OPEN LOCAL MODE: no API key exists, so every request on this loopback address is treated as an admin. " +
       "Create a key (pnpm keys create --name me --role admin) to turn authentication on.",
   );
 } else if (!config.ADMIN_API_KEY && !isLoopback(config.HOST)) {
-  const keys = await redis.scard(`${config.QUEUE_PREFIX}:keys:active`).catch(() => 0);
+  // Fail closed: keys that cannot be counted are treated as none, so a public bind never starts open.
+  const keys = await redis.scard(`${config.QUEUE_PREFIX}:keys:active`).catch((err: Error) => {
+    logger.warn({ err: err.message }, "could not count API keys");
+    return 0;
+  });
   if (keys === 0) {
     process.stderr.write(
       `refusing to start on HOST=${config.HOST} without API keys: set ADMIN_API_KEY or create a key with \`pnpm keys create\`\n`,
@@ -124,6 +130,7 @@ async function shutdown(signal: string) {
   server.closeIdleConnections();
   sampler.stop();
   await events.close();
+  // Safe to drop: the process exits just below, which closes the connection anyway.
   await queue.close().catch(() => {});
   redis.disconnect();
   process.exit(0);

@@ -40,8 +40,10 @@ export async function streamOwnerEvents(
   let draining = false;
 
   const refresh = async (id: string) => {
+    // Safe to drop: a read that fails (Redis trouble, which /ready and the 503s already surface) is
+    // retried by the next recheck, at most RECHECK_MS later, so the stream only lags.
     const view = await source.read(id).catch(() => undefined);
-    if (view === undefined || closed) return; // Redis trouble: the next recheck tries again
+    if (view === undefined || closed) return;
     if (view === null) {
       watched.delete(id);
       queued.delete(id);
@@ -92,6 +94,7 @@ export async function streamOwnerEvents(
     source
       .pending()
       .then((ids) => mark([...watched.keys(), ...ids]))
+      // Safe to drop: the next interval asks again; a Redis outage is surfaced by /ready and 503s.
       .catch(() => {});
   }, RECHECK_MS);
 

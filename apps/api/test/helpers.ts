@@ -2,7 +2,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createJobQueue, createLogger, createRedis, createWebhookQueue, ResultUrlSigner } from "@zimage/core";
+import {
+  createJobQueue,
+  createLogger,
+  createRedis,
+  createWebhookQueue,
+  type Logger,
+  ResultUrlSigner,
+} from "@zimage/core";
 import { createStore } from "@zimage/storage";
 import { type PrivateRedis, startRedis } from "@zimage/testkit";
 import type { Queue } from "bullmq";
@@ -33,6 +40,8 @@ export async function startTestApi(
     authFailureLimits?: { maxFailures: number; windowSeconds: number };
     trustProxy?: string;
     consoleDir?: string;
+    /** Where the api logs; silent by default. */
+    logger?: Logger;
   } = {},
 ): Promise<TestApi> {
   const redis = await startRedis();
@@ -53,7 +62,7 @@ export async function startTestApi(
     max_pending: opts.maxPending ?? 1000,
     priority_weight: 1,
   };
-  const logger = createLogger({ name: "api-test", level: "silent" });
+  const logger = opts.logger ?? createLogger({ name: "api-test", level: "silent" });
   const events = new JobEventBus(conn, "test", logger);
   await events.start();
   const app = createApp({

@@ -1,4 +1,5 @@
-import { createLogger, createRedis, publishJobEvent } from "@zimage/core";
+import { Writable } from "node:stream";
+import { createLogger, createRedis, internalErrors, jobEventsChannel, publishJobEvent } from "@zimage/core";
 import { usePrivateRedis } from "@zimage/testkit";
 import { describe, expect, it } from "vitest";
 import { JobEventBus } from "../src/job-event-bus";
@@ -28,6 +29,36 @@ describe("JobEventBus", () => {
       const onDispatch = bus.next("JOB-C", 10_000, { onDispatch: true });
       await publishJobEvent(redis.conn, "ev", { id: "JOB-D", type: "dispatched" });
       await onDispatch;
+    } finally {
+      await bus.close();
+      conn.disconnect();
+    }
+  });
+
+  it("counts and logs an unreadable event instead of dropping it", async () => {
+    const conn = createRedis(redis.server.url);
+    const warnings: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        warnings.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const bus = new JobEventBus(conn, "ev", createLogger({ name: "t", level: "warn", destination: sink }));
+    await bus.start();
+    try {
+      const count = async () =>
+        (await internalErrors.get()).values.find((v) => v.labels.where === "job_event_parse")?.value ?? 0;
+      const before = await count();
+      await redis.conn.publish(jobEventsChannel("ev"), "not json");
+      // The subscriber sees the message in order before this one, which it can read.
+      const next = bus.next("JOB-E", 10_000);
+      await publishJobEvent(redis.conn, "ev", { id: "JOB-E", type: "changed" });
+      await next;
+      expect(await count()).toBe(before + 1);
+      expect(warnings).toContainEqual(
+        expect.objectContaining({ where: "job_event_parse", message: "not json" }),
+      );
     } finally {
       await bus.close();
       conn.disconnect();

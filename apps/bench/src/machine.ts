@@ -6,6 +6,7 @@ export function machine(): string {
     try {
       return /v=(\S+)/.exec(execFileSync("redis-server", ["--version"], { encoding: "utf8" }))?.[1] ?? "?";
     } catch {
+      // A probe whose failure is the answer: the report says the Redis version is unknown.
       return "?";
     }
   })();

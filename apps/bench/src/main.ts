@@ -163,6 +163,7 @@ ${plan.runs} run${plan.runs > 1 ? "s" : ""} with (min–max) unless a section sa
 ${sections.join("\n\n")}
 ${await readFile(resolve(import.meta.dirname, "../findings.md"), "utf8")
   .then((t) => `\n${t}`)
+  // findings.md is optional: without it the report simply has no findings section.
   .catch(() => "")}`;
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, report);

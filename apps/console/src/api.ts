@@ -51,7 +51,9 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   let body: unknown = null;
   try {
     body = text ? JSON.parse(text) : null;
-  } catch {}
+  } catch {
+    // Not JSON (a proxy's error page): the ApiError below is built from the HTTP status instead.
+  }
   if (res.ok) return body as T;
   const error = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
   const retryAfter = Number(res.headers.get("retry-after"));

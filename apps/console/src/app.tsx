@@ -53,7 +53,13 @@ export function App() {
 
   const isAdmin = session.principal.role === "admin";
   const leave = async () => {
-    await signOut().catch(() => {});
+    try {
+      await signOut();
+    } catch (err) {
+      // The gateway never cleared the cookie, so this browser is still signed in: say so, stay.
+      setNotice(`Could not sign out: ${describeError(err)}`);
+      return;
+    }
     setSession(null);
     navigate("create");
   };

@@ -9,6 +9,7 @@ import {
 import { UnrecoverableError } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
+import { waitUntilIdle } from "./upstream-idle-wait";
 
 const at = { upstreamUrl: "http://gpu0:8003/v1/images/generations" };
 
@@ -71,6 +72,15 @@ describe("mapUpstreamFailure", () => {
   it("treats an unusable image from the upstream as a protocol error", () => {
     const mapped = mapUpstreamFailure(new GatewayError("invalid_image", "the PNG is truncated"), undefined);
     expect(mapped).toMatchObject({ retryable: true, failure: { code: "upstream_protocol_error" } });
+  });
+
+  it("keeps an upstream that stays busy past the pre-flight wait unavailable, so it is retried and marked down", async () => {
+    const busy = { status: async () => ({ busy: true }) } as unknown as Parameters<typeof waitUntilIdle>[0];
+    const err = await waitUntilIdle(busy, { intervalMs: 5, timeoutMs: 1 }).catch((e: unknown) => e);
+    expect(mapUpstreamFailure(err, undefined)).toMatchObject({
+      retryable: true,
+      failure: { code: "upstream_unavailable", message: expect.stringMatching(/still generating/) },
+    });
   });
 });
 

@@ -14,6 +14,9 @@ export interface MappedFailure {
  * - a timeout is final: the GPU already spent the whole allowance on this job, and a retry would
  *   spend it again (issue #4: "a job that exceeds it fails with upstream_timeout");
  * - out-of-memory gets advice the user can act on.
+ * The pre-flight wait (`upstream-idle-wait.ts`) throws `upstream_unavailable` itself when the GPU
+ * stays busy with someone else's image; it keeps that code, so the job is retried and the upstream
+ * marked down, instead of becoming an `internal_error`.
  */
 export function mapUpstreamFailure(err: unknown, size: string | undefined): MappedFailure {
   if (err instanceof UpstreamError) {
@@ -26,6 +29,9 @@ export function mapUpstreamFailure(err: unknown, size: string | undefined): Mapp
       retryable: err instanceof UpstreamTimeoutError ? false : err.retryable,
       failure: details ? { code: err.code, message, details } : { code: err.code, message },
     };
+  }
+  if (err instanceof GatewayError && err.code === "upstream_unavailable") {
+    return { retryable: true, failure: { code: "upstream_unavailable", message: err.message } };
   }
   if (err instanceof GatewayError && err.code === "invalid_image") {
     return {

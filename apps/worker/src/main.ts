@@ -5,6 +5,7 @@ import {
   loadConfigOrExit,
   QUEUES,
   ResultUrlSigner,
+  reported,
   setUpstreamCount,
 } from "@zimage/core";
 import { createStore } from "@zimage/storage";
@@ -74,6 +75,7 @@ const http = await startWorkerHttp({
   registry: metrics.registry,
   metricsToken: config.METRICS_TOKEN,
   redis: connection,
+  logger,
   upstreams: () => dispatchers.map((d) => d.readiness()),
 }).catch((err: Error) => {
   process.stderr.write(
@@ -108,7 +110,10 @@ const webhookSender = new WebhookSender({
   logger,
 });
 
-await setUpstreamCount(connection, config.QUEUE_PREFIX, dispatchers.length).catch(() => {});
+// Feeds eta_seconds in the api; a failure leaves a stale count there, so it is counted, not dropped.
+await setUpstreamCount(connection, config.QUEUE_PREFIX, dispatchers.length).catch(
+  reported(logger, "upstream_count", { upstreams: dispatchers.length }),
+);
 for (const d of dispatchers) d.start();
 logger.info(
   {

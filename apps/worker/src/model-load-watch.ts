@@ -14,6 +14,8 @@ export function watchModelLoad(
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
     if (stopped) return;
+    // A probe whose failure is the answer (not loaded yet): the next tick asks again, and the image
+    // request itself reports a down upstream.
     const health = await client.health().catch(() => null);
     if (stopped) return;
     if (health?.modelLoaded) {

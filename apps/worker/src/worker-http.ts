@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { metricsAuthorized } from "@zimage/core";
+import { type Logger, metricsAuthorized, reportInternalError } from "@zimage/core";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 
@@ -9,6 +9,7 @@ export interface WorkerHttpOptions {
   registry: Registry;
   metricsToken?: string | undefined;
   redis: Redis;
+  logger: Pick<Logger, "warn">;
   /** Per upstream: whether this process holds its lease and whether it answered its last probe. */
   upstreams: () => Array<{ name: string; holding: boolean; up: boolean | null }>;
 }
@@ -37,6 +38,7 @@ export function startWorkerHttp(opts: WorkerHttpOptions): Promise<{ server: Serv
       if (path === "/ready") {
         // The worker's connection retries forever (BullMQ needs that), so a ping sent as Redis dies
         // would never answer: bound it.
+        // A probe whose failure is the answer: no PONG, Redis is reported unavailable.
         const ping = Promise.race([
           opts.redis.ping().catch(() => ""),
           new Promise<string>((r) => setTimeout(() => r(""), 1_000).unref()),
@@ -50,7 +52,9 @@ export function startWorkerHttp(opts: WorkerHttpOptions): Promise<{ server: Serv
         return send(ready ? 200 : 503, { status: ready ? "ready" : "not_ready", checks });
       }
       send(404, { error: { code: "not_found", message: `no route for ${req.method} ${path}` } });
-    } catch {
+    } catch (err) {
+      // A failed scrape would otherwise be a bare 500 that nobody sees but Prometheus.
+      reportInternalError(opts.logger, "worker_http", err, { path: (req.url ?? "/").split("?")[0] });
       send(500, { error: { code: "internal_error", message: "an unexpected error occurred" } });
     }
   });

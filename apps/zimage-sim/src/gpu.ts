@@ -71,6 +71,8 @@ export class SimulatedGpu {
     this.imageRequests++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     const run = this.tail.then(work, work);
+    // The chain only orders requests: `run`'s failure reaches this caller below, and must not stop
+    // the next request from running.
     this.tail = run.catch(() => {});
     try {
       return await run;

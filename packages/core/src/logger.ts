@@ -1,4 +1,4 @@
-import { type Logger, type LoggerOptions, pino } from "pino";
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
 
 export type { Logger };
 
@@ -16,7 +16,13 @@ export const REDACT_PATHS = [
   "*.password",
 ];
 
-export function createLogger(opts: { level: string; pretty?: boolean; name: string }): Logger {
+/** `destination`: where lines go instead of stdout (a test reads them back). */
+export function createLogger(opts: {
+  level: string;
+  pretty?: boolean;
+  name: string;
+  destination?: DestinationStream;
+}): Logger {
   const options: LoggerOptions = {
     name: opts.name,
     level: opts.level,
@@ -32,5 +38,5 @@ export function createLogger(opts: { level: string; pretty?: boolean; name: stri
       },
     });
   }
-  return pino(options);
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }

@@ -28,6 +28,7 @@ export async function pingRedis(url: string, timeoutMs = 1_000): Promise<boolean
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
+  // A probe whose failure is the answer (false); the listener only stops ioredis printing it too.
   client.on("error", () => {});
   try {
     await client.connect();

@@ -29,6 +29,8 @@ export async function* jobEvents(
       if (value.event === "job") yield { job: JSON.parse(value.data) as Job, id: value.id };
     }
   } finally {
+    // Cleanup after the loop ended (or threw, which is what the caller sees): a stream that cannot
+    // be canceled is already closed.
     await reader.cancel().catch(() => {});
   }
 }

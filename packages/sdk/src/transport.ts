@@ -102,6 +102,7 @@ export class Transport {
 }
 
 async function apiError(res: Response): Promise<ZImageApiError> {
+  // The error is built from the status either way; an unreadable body only loses its detail.
   const text = await res.text().catch(() => "");
   let code = `http_${res.status}`;
   let message = text.slice(0, 500) || res.statusText;

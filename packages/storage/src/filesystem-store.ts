@@ -44,6 +44,8 @@ export class FilesystemStore implements ObjectStore {
       }
       await rename(temp, file);
     } catch (err) {
+      // Best-effort cleanup: the write's own error below is what the caller must see. A temp file
+      // that stays is invisible to get/list (TEMP_FILE_PREFIX) and costs only its bytes.
       await rm(temp, { force: true }).catch(() => {});
       const code = errorCode(err);
       if (code === "ENOTDIR" || code === "EISDIR" || code === "EEXIST" || code === "ENOTEMPTY") {

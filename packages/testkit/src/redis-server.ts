@@ -8,6 +8,7 @@ import { waitFor } from "./wait-for";
 
 async function ping(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // A probe whose failure is the answer: waitFor asks again until the server is up.
   client.on("error", () => {});
   try {
     await client.connect();

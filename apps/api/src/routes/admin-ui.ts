@@ -45,7 +45,12 @@ export function adminUiRouter(deps: {
     header: string | undefined,
     ip: string,
   ): Promise<Principal | null> => {
-    const fromHeader = await deps.keys.fromHeader(header, ip).catch(() => null);
+    // A malformed header, or an address blocked for too many bad keys, just means "not signed in by
+    // header": the session cookie may still sign the caller in. Anything else (Redis) is a 5xx.
+    const fromHeader = await deps.keys.fromHeader(header, ip).catch((err: unknown) => {
+      if (err instanceof GatewayError) return null;
+      throw err;
+    });
     if (fromHeader !== undefined) return fromHeader;
     const fromCookie = await deps.keys.fromSession(cookie);
     if (fromCookie) return fromCookie;

@@ -14,6 +14,7 @@ export function healthRouter(readiness: Readiness): Router {
   router.get("/ready", async (_req, res) => {
     const entries = await Promise.all(
       Object.entries(readiness.checks).map(async ([name, check]) => {
+        // A probe whose failure is the answer: the dependency is reported unavailable (and /ready 503).
         const ok = await check().catch(() => false);
         return [name, ok ? "ok" : "unavailable"] as const;
       }),

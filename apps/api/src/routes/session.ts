@@ -1,4 +1,4 @@
-import { GatewayError } from "@zimage/core";
+import { GatewayError, type Logger, reported } from "@zimage/core";
 import express, { type RequestHandler, type Response, Router } from "express";
 import type { Redis } from "ioredis";
 import { z } from "zod";
@@ -36,6 +36,7 @@ export function sessionRouter(deps: {
   /** 503 while Redis is down. */
   storeAvailable: RequestHandler;
   authenticate: RequestHandler;
+  logger: Logger;
 }): Router {
   const router = Router();
   router.post(
@@ -60,7 +61,11 @@ export function sessionRouter(deps: {
     res.json(describe(res.locals.principal as Principal));
   });
   router.delete("/v1/session", async (req, res) => {
-    await endSession(deps.redis, deps.prefix, req.cookies?.[SESSION_COOKIE]).catch(() => {});
+    // Signing out still clears the cookie; but a session left in Redis stays valid for whoever holds
+    // its id until it expires, so the failure is counted rather than dropped.
+    await endSession(deps.redis, deps.prefix, req.cookies?.[SESSION_COOKIE]).catch(
+      reported(deps.logger, "session_end"),
+    );
     res.clearCookie(SESSION_COOKIE, { path: "/" });
     res.status(204).end();
   });

@@ -153,8 +153,12 @@ function Keys() {
             type="button"
             class="ghost"
             onClick={async () => {
-              await navigator.clipboard.writeText(created.key).catch(() => {});
-              setCopied(true);
+              // Without clipboard permission the button must not claim "Copied": the key stays shown
+              // above to copy by hand.
+              await navigator.clipboard.writeText(created.key).then(
+                () => setCopied(true),
+                () => setCopied(false),
+              );
             }}
           >
             {copied ? "Copied" : "Copy"}

@@ -75,6 +75,7 @@ export function JobsScreen({ session, onNotice }: { session: Session; onNotice: 
         if (source.readyState !== EventSource.CLOSED || closed) return;
         retry = setTimeout(async () => {
           if (closed) return;
+          // A probe whose failure is the answer (unknown: not signed out), so connect() tries again.
           const session = await currentSession().catch(() => undefined);
           if (session === null) notifySignedOut();
           else if (!closed) connect();

@@ -28,6 +28,7 @@ export function parseJobEvent(message: string): JobEvent | null {
       ? { id: e.id, type: e.type, owner: e.owner }
       : { id: e.id, type: e.type };
   } catch {
+    // Null is the answer for any unreadable message; the subscriber reports it (job_event_parse).
     return null;
   }
 }

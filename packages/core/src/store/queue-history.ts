@@ -49,6 +49,7 @@ export async function readQueueHistory(
         const [queued, running] = JSON.parse(v) as [number, number];
         return [{ at: new Date(m * 60_000).toISOString(), queued, running }];
       } catch {
+        // A point that does not parse is a gap in an advisory chart, not a reason to fail the read.
         return [];
       }
     });

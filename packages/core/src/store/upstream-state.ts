@@ -101,6 +101,7 @@ function modelList(v: string | undefined): string[] | null {
     const parsed: unknown = JSON.parse(v);
     return Array.isArray(parsed) ? parsed.filter((m): m is string => typeof m === "string") : null;
   } catch {
+    // Unreadable model list: shown as unknown (null), like one never probed; the next probe rewrites it.
     return null;
   }
 }
