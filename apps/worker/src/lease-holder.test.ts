@@ -81,7 +81,11 @@ describe("LeaseHolder", () => {
     process.kill(pid, "SIGSTOP");
     try {
       // Still inside the partition: the term ends by the clock, not by an answer from Redis.
-      await waitFor(() => a.lost.length > 0, { timeoutMs: 20 * TTL, intervalMs: 10, what: "the term to end" });
+      await waitFor(() => a.lost.length > 0, {
+        timeoutMs: 20 * TTL,
+        intervalMs: 10,
+        what: "the term to end",
+      });
       expect(a.h.valid).toBe(false);
       expect(a.lost[0]).toMatch(/deadline/);
     } finally {
