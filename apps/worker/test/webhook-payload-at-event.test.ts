@@ -112,9 +112,10 @@ describe("webhook payloads are built when the event happens", () => {
       expect(view.params).toMatchObject({ prompt: "kept in the payload" });
       expect(view.result?.images).toHaveLength(1);
       expect(view.result!.images[0]).toMatchObject({ width: 256, height: 256 });
-      // The link is signed at delivery, but the image has gone with its job.
+      // The link is signed at delivery and valid, but the image has gone with its job.
       const image = await fetch(view.result!.images[0]!.url);
-      expect([404, 410]).toContain(image.status);
+      expect(image.status).toBe(410);
+      expect(((await image.json()) as { error: { code: string } }).error.code).toBe("job_gone");
     },
   );
 
