@@ -5,12 +5,15 @@ import {
   checkWebhookUrl,
   type DeliveryData,
   getJobSnapshot,
+  type JobView,
   type Logger,
   QUEUES,
   type ResultUrlSigner,
   recordDeliveryAttempt,
+  reported,
   type WebhookUrlPolicy,
   webhookSecret,
+  withImageUrls,
 } from "@zimage/core";
 import { type Job, type MinimalJob, type Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -74,25 +77,29 @@ export class WebhookSender {
     await this.worker.close();
   }
 
+  /**
+   * The Standard Webhooks body: the view kept when the event happened, with image URLs signed now so
+   * each attempt's links last RESULT_URL_TTL_SECONDS. A delivery queued by a version that kept no view
+   * gets the view as it is now, or `{id, status}` once the job is gone (what those versions sent).
+   */
   private async payload(d: DeliveryData): Promise<string> {
-    const snapshot = await getJobSnapshot(this.opts.jobs, d.jobId);
-    if (snapshot?.state === "active") {
-      snapshot.cancelRequestedAt = await cancelRequestedAt(this.opts.connection, this.opts.prefix, d.jobId);
-    }
     const expires = Math.floor(Date.now() / 1000 + this.opts.resultUrlTtlSeconds);
-    const view = snapshot
-      ? buildJobView(snapshot, {
-          imageUrl: (id, i) =>
-            `${this.opts.publicUrl}/v1/jobs/${id}/images/${i}?${this.opts.signer.sign(id, i, expires)}`,
-          queuePosition: null,
-          etaSeconds: null,
-        })
-      : null;
+    const imageUrl = (id: string, i: number) =>
+      `${this.opts.publicUrl}/v1/jobs/${id}/images/${i}?${this.opts.signer.sign(id, i, expires)}`;
+    const view = d.view ? withImageUrls(d.view, imageUrl) : await this.viewNow(d.jobId, imageUrl);
     return JSON.stringify({
       type: `job.${d.event}`,
       timestamp: new Date().toISOString(),
       data: view ?? { id: d.jobId, status: d.event },
     });
+  }
+
+  private async viewNow(id: string, imageUrl: (id: string, i: number) => string): Promise<JobView | null> {
+    const snapshot = await getJobSnapshot(this.opts.jobs, id);
+    if (snapshot?.state === "active") {
+      snapshot.cancelRequestedAt = await cancelRequestedAt(this.opts.connection, this.opts.prefix, id);
+    }
+    return snapshot ? buildJobView(snapshot, { imageUrl, queuePosition: null, etaSeconds: null }) : null;
   }
 
   private async deliver(job: Job<DeliveryData>): Promise<void> {
@@ -161,7 +168,7 @@ export class WebhookSender {
           next_retry_at: retrying ? new Date(Date.now() + delay).toISOString() : null,
         },
         this.opts.retentionSeconds,
-      ).catch(() => {});
+      ).catch(reported(this.opts.logger, "webhook_attempt_record", { jobId: d.jobId, webhookId }));
       this.opts.metrics.webhookAttempt.observe(durationMs / 1000);
       this.opts.metrics.webhookDeliveries.inc({
         outcome: succeeded ? "delivered" : retrying ? "retrying" : "failed",

@@ -1,9 +1,7 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { freePort, pngSize, waitFor } from "@zimage/testkit";
-import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Delivery, type Receiver, startReceiver, verify as verifySignature } from "./webhook-receiver";
 
 /** Issue #6: signed webhook deliveries with durable retries, verified by a real receiver. */
 let cluster: Cluster | undefined;
@@ -15,43 +13,6 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-interface Delivery {
-  headers: IncomingHttpHeaders;
-  body: string;
-  answered: number;
-}
-interface Receiver {
-  url: string;
-  deliveries: Delivery[];
-  close(): Promise<void>;
-}
-
-/** A loopback receiver answering each delivery with `answer(n)` (n counts from 0). */
-async function startReceiver(answer: (n: number) => number, port = 0): Promise<Receiver> {
-  const deliveries: Delivery[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on("end", () => {
-      const status = answer(deliveries.length);
-      deliveries.push({ headers: req.headers, body, answered: status });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    deliveries,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
 const ENV = { WEBHOOK_ALLOW_PRIVATE: "true", WEBHOOK_RETRY_SCHEDULE: "0.3,0.3,0.3,0.3,0.3" };
 
 async function secretOf(c: Cluster): Promise<string> {
@@ -59,11 +20,7 @@ async function secretOf(c: Cluster): Promise<string> {
 }
 
 const verify = (secret: string, d: Delivery) =>
-  new Webhook(secret).verify(d.body, {
-    "webhook-id": String(d.headers["webhook-id"]),
-    "webhook-timestamp": String(d.headers["webhook-timestamp"]),
-    "webhook-signature": String(d.headers["webhook-signature"]),
-  }) as {
+  verifySignature(secret, d) as {
     type: string;
     data: { id: string; status: string; result: { images: Array<{ url: string }> } | null };
   };

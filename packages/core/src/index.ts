@@ -47,5 +47,6 @@ export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";
 export { parseUpstreams, type UpstreamConfig } from "./upstreams";
+export { type EventView, eventView, snapshotAtEvent, withImageUrls } from "./webhook-event-view";
 export { createWebhookQueue, type DeliveryData, deliveryAttempts, notifyWebhook } from "./webhook-queue";
 export { checkWebhookUrl, type WebhookUrlPolicy } from "./webhook-url-guard";

@@ -50,6 +50,7 @@ export {
 export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt } from "./queued-since";
+export { readJobSnapshot } from "./read-job-snapshot";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
 export {
   countUpstreamEvent,

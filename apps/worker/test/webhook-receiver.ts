@@ -1,0 +1,61 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+
+/** A loopback webhook receiver for the cross-process webhook tests. */
+export interface Delivery {
+  headers: IncomingHttpHeaders;
+  body: string;
+  answered: number;
+}
+export interface Receiver {
+  url: string;
+  deliveries: Delivery[];
+  close(): Promise<void>;
+}
+
+/** Answers each delivery with `answer(n, body)`; n counts the deliveries received before this one. */
+export async function startReceiver(
+  answer: (n: number, body: string) => number,
+  port = 0,
+): Promise<Receiver> {
+  const deliveries: Delivery[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on("end", () => {
+      const status = answer(deliveries.length, body);
+      deliveries.push({ headers: req.headers, body, answered: status });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    deliveries,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface VerifiedPayload {
+  type: string;
+  timestamp: string;
+  data: unknown;
+}
+
+/** Checks the Standard Webhooks signature with the reference library; throws when it does not hold. */
+export const verify = (secret: string, d: Delivery) =>
+  new Webhook(secret).verify(d.body, {
+    "webhook-id": String(d.headers["webhook-id"]),
+    "webhook-timestamp": String(d.headers["webhook-timestamp"]),
+    "webhook-signature": String(d.headers["webhook-signature"]),
+  }) as VerifiedPayload;
+
+/** The event type of a delivery, read without checking its signature (for a receiver's answer). */
+export const typeOf = (body: string) => (JSON.parse(body) as { type: string }).type;
