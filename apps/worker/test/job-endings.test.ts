@@ -101,7 +101,9 @@ describe("cancel against completion", () => {
       const res = await cluster.request("POST", `/v1/jobs/${id}/cancel`);
       const final = await cluster.waitFor(id, ["succeeded", "failed", "canceled"]);
       // A cancel answer of 200 "canceled" must hold once the GPU is done; 409 means the job won.
-      await waitFor(async () => (await cluster!.upstreams())[0]?.busy === false, { what: "the GPU to be free" });
+      await waitFor(async () => (await cluster!.upstreams())[0]?.busy === false, {
+        what: "the GPU to be free",
+      });
       outcomes.push({ answer: res.status, final: (await cluster.view(id)).status, delay });
       expect(final.status).not.toBe("failed");
     }
