@@ -49,15 +49,17 @@ process.on("uncaughtException", (err) => {
 
 async function main(): Promise<void> {
   if (!config.CONSOLE_DIR) ensureConsole(root); // CONSOLE_DIR: someone else's build
-  const redisUrl = await ensureRedis(supervisor, { root, url: config.REDIS_URL, dataDir: config.DATA_DIR });
-  if (!redisUrl) return;
-  const upstreams = await ensureUpstreams(supervisor, {
-    root,
-    config,
-    upstreams: process.env.ZIMAGE_UPSTREAMS,
-    simPort: Number(process.env.SIM_PORT) || 8003,
-  });
-  if (!upstreams) return;
+  // Redis and the simulator start side by side: neither needs the other.
+  const [redisUrl, upstreams] = await Promise.all([
+    ensureRedis(supervisor, { root, url: config.REDIS_URL, dataDir: config.DATA_DIR }),
+    ensureUpstreams(supervisor, {
+      root,
+      config,
+      upstreams: process.env.ZIMAGE_UPSTREAMS,
+      simPort: Number(process.env.SIM_PORT) || 8003,
+    }),
+  ]);
+  if (!redisUrl || !upstreams) return;
   const env = { REDIS_URL: redisUrl, ZIMAGE_UPSTREAMS: upstreams };
   supervisor.run("worker", process.execPath, nodePart(root, "apps/worker/src/main.ts"), {
     env,
@@ -75,4 +77,4 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+await main().catch((err: Error) => supervisor.stopAll(1, `start-up failed: ${err.stack ?? err.message}`));

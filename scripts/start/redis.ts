@@ -22,11 +22,11 @@ export async function ensureRedis(
   const parsed = new URL(url);
   const host = parsed.hostname || "127.0.0.1";
   if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) {
-    say(
-      "start",
+    await supervisor.stopAll(
+      1,
       `nothing answers at REDIS_URL=${url}, and it is not local, so no redis-server is started for it`,
     );
-    process.exit(1);
+    return null;
   }
   const port = parsed.port || "6379";
   const dir = resolve(opts.root, opts.dataDir, "redis");
