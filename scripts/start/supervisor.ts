@@ -30,12 +30,16 @@ interface Running {
 
 const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 const describeExit = (code: number | null, signal: NodeJS.Signals | null) => signal ?? `code ${code}`;
+const SAME_SIGNAL_WINDOW_MS = 1_000;
+const AGAIN = "Press Ctrl-C again (after a second) to stop at once.";
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 export class Supervisor {
   private readonly running = new Map<Part, Running>();
   private stopping = false;
   private hurried = false;
+  private signals = 0;
+  private lastSignalAt = 0;
   /** The part being waited for right now, so a second Ctrl-C can cut its wait short. */
   private current: Running | null = null;
 
@@ -82,14 +86,24 @@ export class Supervisor {
     return child;
   }
 
-  /** A first SIGINT, SIGTERM or SIGHUP stops everything in order; any further one hurries it. */
+  /**
+   * A first SIGINT, SIGTERM or SIGHUP stops everything in order; the next one hurries it. A signal
+   * within a second of the previous one is the same one delivered twice: a wrapper such as `npm start`
+   * forwards the terminal's Ctrl-C to us although the terminal has sent it to us already, and that
+   * must not count as the user insisting.
+   */
   onSignal(signal: NodeJS.Signals): void {
+    const now = Date.now();
+    if (now - this.lastSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+    this.lastSignalAt = now;
+    this.signals += 1;
     if (!this.stopping) {
       const parts = this.opts.stopOrder.filter((p) => this.isRunning(p));
-      void this.stopAll(
-        0,
-        `${signal}: stopping ${parts.join(", then ")}. Press Ctrl-C again to stop at once.`,
-      );
+      void this.stopAll(0, `${signal}: stopping ${parts.join(", then ")}. ${AGAIN}`);
+      return;
+    }
+    if (this.signals === 1) {
+      say("start", `${signal}: already stopping. ${AGAIN}`);
       return;
     }
     if (this.hurried) return;

@@ -4,7 +4,7 @@
  * foreground job, so `signalGroup("SIGINT")` is exactly what Ctrl-C does.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, waitFor } from "@zimage/testkit/standalone";
@@ -31,29 +31,36 @@ export interface GatewayRun {
   /** What a terminal does on Ctrl-C (SIGINT) or when it is closed (SIGHUP): signal the whole group. */
   signalGroup(signal: NodeJS.Signals): void;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Live processes started by this run: every one has this run's DATA_DIR in its environment. */
+  /** Live processes started by this run (start.ts included while it runs). */
   leftovers(): LeftProcess[];
   /** Kills whatever this run left (after a failed assertion) and removes its temp dir. */
   cleanup(): void;
 }
 
-/** Processes whose environment holds `needle`; Linux /proc. */
-function processesWithEnv(needle: string): LeftProcess[] {
+/**
+ * Processes of a run, by Linux /proc: those with the run's DATA_DIR in their environment (start.ts
+ * and every part), and those working in its data dir: redis-server chdirs to its --dir, and its
+ * environment cannot be read back because it writes its title over the memory that held it.
+ */
+function processesOfRun(dataDir: string): LeftProcess[] {
+  const needle = `DATA_DIR=${dataDir}`;
   const found: LeftProcess[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    let environ: string;
+    let ours: boolean;
     try {
-      environ = readFileSync(`/proc/${name}/environ`, "latin1");
+      ours =
+        readFileSync(`/proc/${name}/environ`, "latin1").split("\0").includes(needle) ||
+        readlinkSync(`/proc/${name}/cwd`).startsWith(dataDir);
     } catch {
       continue; // gone since the listing, or another user's: not ours either way
     }
-    if (!environ.split("\0").includes(needle)) continue;
+    if (!ours) continue;
     let command = "?";
     try {
       command = readFileSync(`/proc/${name}/cmdline`, "latin1").split("\0").join(" ").trim();
     } catch {
-      // exited between the two reads; still reported, with an unknown command line
+      // exited between the reads; still reported, with an unknown command line
     }
     found.push({ pid: Number(name), command });
   }
@@ -97,8 +104,6 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
     child.once("exit", (code, signal) => ok({ code, signal })),
   );
-  const needle = `DATA_DIR=${dataDir}`;
-
   const run: GatewayRun = {
     child,
     dataDir,
@@ -132,9 +137,9 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
       if (child.pid !== undefined) process.kill(-child.pid, signal);
     },
     exited,
-    leftovers: () => processesWithEnv(needle),
+    leftovers: () => processesOfRun(dataDir),
     cleanup: () => {
-      for (const { pid } of processesWithEnv(needle)) {
+      for (const { pid } of processesOfRun(dataDir)) {
         try {
           process.kill(pid, "SIGKILL");
         } catch {
