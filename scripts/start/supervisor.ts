@@ -7,7 +7,6 @@
  * the parts one at a time. Otherwise the simulator would die with the worker's image still on it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { type Part, say } from "./log";
 
 export interface PartOptions {
@@ -140,7 +139,10 @@ export class Supervisor {
 
   private async stopOne(running: Running): Promise<void> {
     const { part, child, opts } = running;
-    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+    // Not events.once: it would reject on an 'error' (a failed kill), and the stop must go on.
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once("exit", (code, signal) => resolve([code, signal])),
+    );
     if (this.hurried && opts.killWhenHurried !== false) {
       say("start", `killing ${part}`);
       this.kill(running);
