@@ -11,7 +11,13 @@ import {
   tokensEqual,
 } from "./api-keys";
 import { claimIdempotencyKey, releaseIdempotencyKey } from "./idempotency";
-import { cancelRequestedAt, readTombstone, requestCancel, writeTombstone } from "./job-cancel";
+import {
+  cancelRequestedAt,
+  decideJobOutcome,
+  readTombstone,
+  requestCancel,
+  writeTombstone,
+} from "./job-cancel";
 import { indexJob, listJobIds } from "./job-index";
 import { addPending, countPending } from "./pending-jobs";
 
@@ -116,5 +122,43 @@ describe("cancel records", () => {
     };
     await writeTombstone(redis.conn, "c", "J", tomb, 60);
     expect(await readTombstone(redis.conn, "c", "J")).toEqual(tomb);
+  });
+});
+
+describe("outcome decision", () => {
+  it("lets exactly one of a cancel and a completion win, whichever comes first", async () => {
+    // cancel first: the completion loses, and asking again keeps the first cancel's time
+    const first = await requestCancel(redis.conn, "d", "A", 60);
+    expect(first).toMatchObject({ canceled: true });
+    expect(await decideJobOutcome(redis.conn, "d", "A", "succeeded", 60)).toBe(false);
+    expect(await requestCancel(redis.conn, "d", "A", 60)).toEqual(first);
+    expect(await cancelRequestedAt(redis.conn, "d", "A")).toBe((first as { at: number }).at);
+    // completion first: the cancel is refused and no cancel time is reported
+    expect(await decideJobOutcome(redis.conn, "d", "B", "succeeded", 60)).toBe(true);
+    expect(await requestCancel(redis.conn, "d", "B", 60)).toEqual({ canceled: false, decided: "succeeded" });
+    expect(await cancelRequestedAt(redis.conn, "d", "B")).toBeNull();
+    // a re-run after a lost lock may decide again; only a cancel stops it
+    expect(await decideJobOutcome(redis.conn, "d", "B", "failed", 60)).toBe(true);
+  });
+
+  it("under concurrency, every pair of cancel and completion has one winner", async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `R${i}`);
+    const results = await Promise.all(
+      ids.map(async (id, i) => {
+        const [cancel, complete] =
+          i % 2 === 0
+            ? await Promise.all([
+                requestCancel(redis.conn, "e", id, 60),
+                decideJobOutcome(redis.conn, "e", id, "succeeded", 60),
+              ])
+            : await Promise.all([
+                decideJobOutcome(redis.conn, "e", id, "succeeded", 60).then(
+                  async (c) => [await requestCancel(redis.conn, "e", id, 60), c] as const,
+                ),
+              ]).then(([[c, d]]) => [c, d] as const);
+        return { canceled: cancel.canceled, completed: complete };
+      }),
+    );
+    for (const r of results) expect(r.canceled).toBe(!r.completed);
   });
 });
