@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { generateQueueKey } from "./queue-keys";
 import { queuedSinceKey, RESERVATION_GRACE_MS } from "./queued-since";
+import { runScript } from "./run-script";
 
 /**
  * Fair scheduling by start-time fair queuing over BullMQ priorities. Each owner has a virtual slot
@@ -158,7 +159,8 @@ export async function takeFairSlot(
   weight: number,
 ): Promise<{ priority: number; event: FairShareEvent }> {
   const keys = fairSlotKeys(prefix);
-  const [priority, event] = (await redis.eval(
+  const [priority, event] = (await runScript(
+    redis,
     NEXT_SLOT,
     keys.length,
     ...keys,
@@ -171,7 +173,14 @@ export async function takeFairSlot(
 
 /** Called when a dispatcher starts a job: the virtual clock moves to that job's slot. */
 export async function markServed(redis: Redis, prefix: string, priority: number): Promise<void> {
-  await redis.eval(MARK_SERVED, 2, servedKey(prefix), topKey(prefix), String(Math.max(0, priority - 1)));
+  await runScript(
+    redis,
+    MARK_SERVED,
+    2,
+    servedKey(prefix),
+    topKey(prefix),
+    String(Math.max(0, priority - 1)),
+  );
 }
 
 export async function servedSlot(redis: Redis, prefix: string): Promise<number> {
@@ -183,7 +192,8 @@ export async function servedSlot(redis: Redis, prefix: string): Promise<number> 
  * same script as the reset (the caller's `isQueueIdle` is only a cheap pre-check): true if it reset.
  */
 export async function resetFairShare(redis: Redis, prefix: string): Promise<boolean> {
-  const reset = await redis.eval(
+  const reset = await runScript(
+    redis,
     RESET_IF_IDLE,
     8,
     servedKey(prefix),

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { runScript } from "./run-script";
 
 /**
  * `Idempotency-Key` records: owner + key → the job it created and a fingerprint of the request, for
@@ -90,7 +91,8 @@ export async function takeOverIdempotencyKey(
   record: string,
 ): Promise<boolean> {
   const { jobId, fingerprint } = JSON.parse(record) as ClaimRecord;
-  const taken = await redis.eval(
+  const taken = await runScript(
+    redis,
     TAKE_OVER,
     1,
     key(prefix, owner, idemKey),

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { generateQueueKey } from "./queue-keys";
 import { queuedSinceKey, RESERVATION_GRACE_MS } from "./queued-since";
+import { runScript } from "./run-script";
 
 /**
  * Per-owner and global indexes of job ids for listing. Members are ULIDs in a zero-score sorted set,
@@ -48,7 +49,8 @@ export async function unindexJobs(
 ): Promise<number> {
   if (ids.length === 0) return 0;
   const keys = [allKey(prefix), queuedSinceKey(prefix), ...(owner ? [ownerKey(prefix, owner)] : [])];
-  return (await redis.eval(
+  return (await runScript(
+    redis,
     PRUNE,
     keys.length,
     ...keys,

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { generateQueueKey } from "./queue-keys";
+import { runScript } from "./run-script";
 
 /**
  * When each job still waiting for its first dispatch was queued, for the "oldest queued job" gauge
@@ -46,7 +47,8 @@ return rest[2]`;
  * dropped on the way, so a ghost from a failed submit never pins the gauge.
  */
 export async function oldestQueuedAt(redis: Redis, prefix: string, now = Date.now()): Promise<number | null> {
-  const at = (await redis.eval(
+  const at = (await runScript(
+    redis,
     OLDEST,
     3,
     queuedSinceKey(prefix),

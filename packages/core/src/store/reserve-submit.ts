@@ -4,6 +4,7 @@ import { indexKeys } from "./job-index";
 import { pendingKey } from "./pending-jobs";
 import { generateQueueKey } from "./queue-keys";
 import { queuedSinceKey } from "./queued-since";
+import { runScript } from "./run-script";
 
 /**
  * A submit's bookkeeping, in one script before Queue.add: the max-pending check and the pending-set
@@ -68,7 +69,8 @@ export async function reserveSubmit(
   job: { id: string; owner: string; maxPending: number; weight: number; at: number },
 ): Promise<ReserveResult> {
   const keys = [...ownKeys(prefix, job.owner), ...fairSlotKeys(prefix)];
-  const r = (await redis.eval(
+  const r = (await runScript(
+    redis,
     RESERVE,
     keys.length,
     ...keys,
@@ -95,5 +97,5 @@ export async function reserveSubmit(
 /** Takes back a reservation whose job was certainly not queued. */
 export async function releaseSubmit(redis: Redis, prefix: string, r: SubmitReservation): Promise<void> {
   const keys = [...ownKeys(prefix, r.owner), fairSlotKeys(prefix)[1]!];
-  await redis.eval(RELEASE, keys.length, ...keys, r.id, r.owner, r.slot, r.previousSlot);
+  await runScript(redis, RELEASE, keys.length, ...keys, r.id, r.owner, r.slot, r.previousSlot);
 }
