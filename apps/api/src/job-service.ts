@@ -1,37 +1,42 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   addJob,
-  addPending,
   checkWebhookUrl,
   claimIdempotencyKey,
   coerceFormFields,
+  confirmIdempotencyKey,
   countPending,
   deleteTombstone,
   describeIssues,
   editRequestSchema,
+  forgetJobs,
   GatewayError,
   generateRequestSchema,
   getDispatchStats,
   type InputImageRef,
-  indexJob,
   type JobData,
   type JobSnapshot,
   type JobView,
+  type Logger,
   markGone,
-  markQueued,
   newJobId,
-  nextFairPriority,
   notifyWebhook,
-  pendingSize,
   probeImage,
   publishJobEvent,
   releaseIdempotencyKey,
-  removePending,
+  releaseSubmit,
+  reported,
+  reportInternalError,
+  reserveSubmit,
+  type SubmitReservation,
+  takeOverIdempotencyKey,
 } from "@zimage/core";
 import { deleteJobFiles } from "@zimage/storage";
 import type { ZodType } from "zod";
 import { type JobDeps, loadJob, viewOf } from "./job-access";
+import { fairShareRebases, fairShareSaturated } from "./metrics";
 import type { Principal } from "./principal";
 import type { SubmitLimiter } from "./submit-limiter";
 
@@ -61,11 +66,16 @@ function validate<T>(schema: ZodType<T>, body: unknown): T {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** How long a request waits for a concurrent one with the same Idempotency-Key to queue its job. */
+const IDEMPOTENCY_WAIT_MS = 10_000;
+const IDEMPOTENCY_POLL_MS = 25;
+/** A claim still submitting after this long belongs to a request that died: a retry takes it over. */
+const IDEMPOTENCY_STALE_MS = 30_000;
 
 /** Job operations behind the HTTP routes: validation, limits, fair-share queueing and the view. */
 export class JobService {
   constructor(
-    private readonly deps: JobDeps,
+    private readonly deps: JobDeps & { logger: Pick<Logger, "warn"> },
     private readonly limiter: SubmitLimiter,
   ) {}
 
@@ -123,8 +133,10 @@ export class JobService {
     opts: SubmitOptions,
   ): Promise<Submitted> {
     const { principal } = opts;
+    const { redis, prefix, logger } = this.deps;
     let id = newJobId();
     const idemKey = opts.idempotencyKey;
+    let fingerprint = "";
     if (idemKey !== undefined) {
       if (!IDEMPOTENCY_KEY.test(idemKey)) {
         throw new GatewayError(
@@ -132,52 +144,21 @@ export class JobService {
           "Idempotency-Key must be 1-255 printable ASCII characters",
         );
       }
-      const fingerprint = createHash("sha256")
+      fingerprint = createHash("sha256")
         .update(JSON.stringify([data.kind, data.params, upload?.sha256 ?? null]))
         .digest("hex");
-      const claim = await claimIdempotencyKey(
-        this.deps.redis,
-        this.deps.prefix,
-        principal.id,
-        idemKey,
-        id,
-        fingerprint,
-      );
-      if (!claim.claimed) {
-        if (claim.fingerprint !== fingerprint) {
-          throw new GatewayError(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-          );
-        }
-        const existing = await this.existingView(principal, claim.jobId, opts.baseUrl);
-        if (existing) return { view: existing, created: false };
-        // The first attempt claimed the key and then failed without knowing whether its job went in
-        // (Redis went away mid-submit), and it did not: finish that submission under the same id.
-        id = claim.jobId;
-      }
+      const claim = await this.claim(principal, idemKey, id, fingerprint, opts.baseUrl);
+      if (claim.replay) return { view: claim.replay, created: false };
+      id = claim.id;
     }
     let inputKey: string | null = null;
-    // Once the job has been sent to Redis, a failure is ambiguous: the job may be in the queue. Then
-    // the idempotency claim must stay, so a retry finds that job instead of queueing a second one.
+    let reservation: SubmitReservation | null = null;
+    // Once the job has been sent to Redis, a failure is ambiguous: the job may be in the queue.
     let sent = false;
     const timestamp = Date.now();
     let queued: JobData | undefined;
     try {
-      // Independent reads and writes go to Redis together: each round trip is submit latency.
-      const [, pending] = await Promise.all([
-        this.limiter.consume(principal.id, principal.limits.rate_per_minute),
-        this.pendingCount(principal),
-      ]);
-      if (pending >= principal.limits.max_pending) {
-        const stats = await getDispatchStats(this.deps.redis, this.deps.prefix);
-        const retryAfter = Math.max(1, Math.ceil((stats.avgJobMs ?? 30_000) / 1000));
-        throw new GatewayError(
-          "too_many_pending_jobs",
-          `you have ${pending} jobs queued or running, the most allowed is ${principal.limits.max_pending}`,
-          { retry_after_seconds: retryAfter },
-        );
-      }
+      reservation = await this.reserve(principal, id, timestamp);
       let input: InputImageRef | undefined;
       if (upload) {
         const { buffer, ext, ...meta } = upload;
@@ -185,34 +166,18 @@ export class JobService {
         const saved = await this.deps.store.put(inputKey, buffer, { contentType: meta.contentType });
         input = { ...meta, key: inputKey, bytes: saved.size };
       }
-      // Fair share (start-time fair queuing, see packages/core/src/store/fair-share.ts): 500 jobs from
-      // one user queue behind everyone else's next job instead of in front of it.
-      const priority = await nextFairPriority(
-        this.deps.redis,
-        this.deps.prefix,
-        principal.id,
-        principal.limits.priority_weight,
-      );
-      await Promise.all([
-        indexJob(this.deps.redis, this.deps.prefix, principal.id, id),
-        addPending(this.deps.redis, this.deps.prefix, principal.id, id),
-        markQueued(this.deps.redis, this.deps.prefix, id, timestamp),
-      ]);
       sent = true;
       queued = input ? { ...data, input } : data;
-      await addJob(this.deps.queue, id, queued, priority, timestamp);
+      await addJob(this.deps.queue, id, queued, reservation.priority, timestamp);
     } catch (err) {
-      // Nothing is left behind for a job that was certainly never queued.
-      if (!sent || err instanceof GatewayError) {
-        await Promise.allSettled([
-          idemKey !== undefined
-            ? releaseIdempotencyKey(this.deps.redis, this.deps.prefix, principal.id, idemKey)
-            : null,
-          inputKey ? this.deps.store.delete(inputKey) : null,
-          removePending(this.deps.redis, this.deps.prefix, principal.id, id),
-        ]);
-      }
+      await this.undoSubmit(err, { id, owner: principal.id, sent, reservation, inputKey, idemKey });
       throw err;
+    }
+    if (idemKey !== undefined) {
+      await confirmIdempotencyKey(redis, prefix, principal.id, idemKey, id, fingerprint).catch(
+        // The claim stays `submitting`: a retry waits for it, then finds the job (takeover sees it).
+        reported(logger, "idempotency confirm", { jobId: id }),
+      );
     }
     // The job was just queued, so its view is built from what was sent rather than read back.
     const snapshot: JobSnapshot = {
@@ -226,12 +191,139 @@ export class JobService {
     };
     const [view] = await Promise.all([
       viewOf(this.deps, snapshot, opts.baseUrl),
-      publishJobEvent(this.deps.redis, this.deps.prefix, { id, type: "changed", owner: data.owner }).catch(
-        () => {},
+      publishJobEvent(redis, prefix, { id, type: "changed", owner: data.owner }).catch(
+        reported(logger, "publish job event", { jobId: id }),
       ),
-      notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(() => {}),
+      notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(
+        reported(logger, "queue webhook delivery", { jobId: id }),
+      ),
     ]);
     return { view, created: true };
+  }
+
+  /**
+   * Claims the Idempotency-Key for a new submit, or answers with the job an earlier request with the
+   * key created. A concurrent request with the key is waited for (polling its claim), so the pair
+   * queues one job and spends one rate point and one fair-share slot.
+   */
+  private async claim(
+    principal: Principal,
+    idemKey: string,
+    newId: string,
+    fingerprint: string,
+    baseUrl: string,
+  ): Promise<{ id: string; replay?: undefined } | { replay: JobView }> {
+    const { redis, prefix } = this.deps;
+    const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
+    for (;;) {
+      const claim = await claimIdempotencyKey(redis, prefix, principal.id, idemKey, newId, fingerprint);
+      if (claim.claimed) return { id: newId };
+      if (claim.fingerprint !== fingerprint) {
+        throw new GatewayError(
+          "idempotency_key_reused",
+          "this Idempotency-Key was used with a different request",
+        );
+      }
+      if (claim.submitting && Date.now() - claim.claimedAt < IDEMPOTENCY_STALE_MS) {
+        if (Date.now() >= deadline) {
+          throw new GatewayError(
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            { retry_after_seconds: 1 },
+          );
+        }
+        await sleep(IDEMPOTENCY_POLL_MS);
+        continue;
+      }
+      const existing = await this.existingView(principal, claim.jobId, baseUrl);
+      if (existing) return { replay: existing };
+      // The request that claimed the key died mid-submit, or its job was removed since, and the job is
+      // not queued: finish that submission under the same id (one taker; the others wait for it).
+      if (await takeOverIdempotencyKey(redis, prefix, principal.id, idemKey, claim.record)) {
+        return { id: claim.jobId };
+      }
+    }
+  }
+
+  /**
+   * The submit rate point and the pending slot (with the listing and queued-since entries and the
+   * fair-share slot), checked and taken together: `reserveSubmit` is one script, so concurrent
+   * submits cannot overrun max_pending. Runs beside the rate limiter: each round trip is latency.
+   */
+  private async reserve(principal: Principal, id: string, at: number): Promise<SubmitReservation> {
+    const { redis, prefix } = this.deps;
+    const job = {
+      id,
+      owner: principal.id,
+      maxPending: principal.limits.max_pending,
+      weight: principal.limits.priority_weight,
+      at,
+    };
+    const [rate, first] = await Promise.allSettled([
+      this.limiter.consume(principal.id, principal.limits.rate_per_minute),
+      reserveSubmit(redis, prefix, job),
+    ]);
+    let result = first.status === "fulfilled" ? first.value : null;
+    if (rate.status === "rejected" || first.status === "rejected") {
+      if (result?.reserved) await this.release(result);
+      throw rate.status === "rejected" ? rate.reason : (first as PromiseRejectedResult).reason;
+    }
+    // At the limit the record may hold jobs whose end was missed: prune them and try once more.
+    if (!result!.reserved && (await this.prunePending(principal)) < principal.limits.max_pending) {
+      result = await reserveSubmit(redis, prefix, job);
+    }
+    if (!result!.reserved) {
+      const stats = await getDispatchStats(redis, prefix);
+      const retryAfter = Math.max(1, Math.ceil((stats.avgJobMs ?? 30_000) / 1000));
+      throw new GatewayError(
+        "too_many_pending_jobs",
+        `you have ${result!.pending} jobs queued or running, the most allowed is ${principal.limits.max_pending}`,
+        { retry_after_seconds: retryAfter },
+      );
+    }
+    if (result!.fairShareEvent === "rebased") fairShareRebases.inc();
+    if (result!.fairShareEvent === "saturated") fairShareSaturated.inc();
+    return result!;
+  }
+
+  /**
+   * A submit failed. If its job is certainly not queued, nothing it wrote stays: the reservation, the
+   * idempotency claim (so a retry can succeed) and the input image. If the job may be queued (the
+   * failure came after Queue.add was sent and the queue cannot say), everything stays, so a retry
+   * finds that job instead of queueing a second one; readers drop the entries if it was not.
+   */
+  private async undoSubmit(
+    err: unknown,
+    s: {
+      id: string;
+      owner: string;
+      sent: boolean;
+      reservation: SubmitReservation | null;
+      inputKey: string | null;
+      idemKey: string | undefined;
+    },
+  ): Promise<void> {
+    const { redis, prefix, logger } = this.deps;
+    if (s.sent && !(err instanceof GatewayError)) {
+      const state = await this.deps.queue
+        .getJobState(s.id)
+        .catch(reported(logger, "submit undo", { jobId: s.id }));
+      if (state !== "unknown") return;
+    }
+    const results = await Promise.allSettled([
+      s.idemKey !== undefined ? releaseIdempotencyKey(redis, prefix, s.owner, s.idemKey) : null,
+      s.inputKey ? this.deps.store.delete(s.inputKey) : null,
+      s.reservation ? releaseSubmit(redis, prefix, s.reservation) : null,
+    ]);
+    for (const r of results) {
+      if (r.status === "rejected") reportInternalError(logger, "submit undo", r.reason, { jobId: s.id });
+    }
+  }
+
+  private async release(reservation: SubmitReservation): Promise<void> {
+    await releaseSubmit(this.deps.redis, this.deps.prefix, reservation).catch(
+      reported(this.deps.logger, "submit undo", { jobId: reservation.id }),
+    );
   }
 
   /**
@@ -270,16 +362,17 @@ export class JobService {
           ? "the job was canceled but its image is still being made on the GPU; delete it when that ends"
           : "cancel the job first; a job can be deleted once it has ended",
       );
+    const { redis, prefix, logger } = this.deps;
+    const owner = snapshot.data.owner;
     await deleteJobFiles(this.deps.store, id);
-    await markGone(this.deps.redis, this.deps.prefix, id, snapshot.data.owner);
+    await markGone(redis, prefix, id, owner);
     const job = await this.deps.queue.getJob(id);
-    await job?.remove().catch(() => {});
-    await deleteTombstone(this.deps.redis, this.deps.prefix, id);
-    await publishJobEvent(this.deps.redis, this.deps.prefix, {
-      id,
-      type: "changed",
-      owner: snapshot.data.owner,
-    }).catch(() => {});
+    // A failed removal leaves a finished job to the sweeper or BullMQ's retention; it reads as gone.
+    await job?.remove().catch(reported(logger, "delete job", { jobId: id }));
+    await Promise.all([deleteTombstone(redis, prefix, id), forgetJobs(redis, prefix, [{ id, owner }])]);
+    await publishJobEvent(redis, prefix, { id, type: "changed", owner }).catch(
+      reported(logger, "publish job event", { jobId: id }),
+    );
   }
 
   /** The SSRF guard runs at submit (and again before each delivery: DNS can change). */
@@ -291,10 +384,8 @@ export class JobService {
     return { webhook: { url: url.toString(), events: webhook.events } };
   }
 
-  /** Below the limit the recorded count is trusted; at the limit it is checked against the queue. */
-  private async pendingCount(principal: Principal): Promise<number> {
-    const size = await pendingSize(this.deps.redis, this.deps.prefix, principal.id);
-    if (size < principal.limits.max_pending) return size;
+  /** At the limit the recorded pending set is checked against the queue; returns the true count. */
+  private async prunePending(principal: Principal): Promise<number> {
     return countPending(this.deps.redis, this.deps.prefix, principal.id, async (ids) => {
       const states = await Promise.all(ids.map((id) => this.deps.queue.getJobState(id)));
       return states.map((s) => s === "waiting" || s === "prioritized" || s === "delayed" || s === "active");

@@ -59,10 +59,18 @@ function positiveInt(flag: string, raw: string | undefined): number | undefined 
     usage(`--${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
+/** The fair-share weight: 0.01 to 100, fractions allowed (0.25: one queue turn per four). */
+function positiveNumber(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0.01 || n > 100)
+    usage(`--${flag} must be a number from 0.01 to 100, got ${JSON.stringify(raw)}`);
+  return n;
+}
 const limits = {
   rate_per_minute: positiveInt("rate", values.rate),
   max_pending: positiveInt("max-pending", values["max-pending"]),
-  priority_weight: positiveInt("weight", values.weight),
+  priority_weight: positiveNumber("weight", values.weight),
 };
 
 function show(records: ApiKeyRecord[]) {

@@ -12,6 +12,22 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 const QUEUE_STATES = ["waiting", "prioritized", "active", "delayed", "completed", "failed"] as const;
 
+/**
+ * Fair-share clock events (store/fair-share.ts), counted where a submit caused them. Module-level (like
+ * core's internal-errors counter) because the submit path has no registry; every ApiMetrics registry
+ * exports them. No per-key labels: the clock is global.
+ */
+export const fairShareRebases = new Counter({
+  name: `${METRIC_PREFIX}fair_share_rebases_total`,
+  help: "Re-bases of the fair-share virtual clock (slots and queued priorities moved down near BullMQ's limit)",
+  registers: [],
+});
+export const fairShareSaturated = new Counter({
+  name: `${METRIC_PREFIX}fair_share_saturated_total`,
+  help: "Jobs whose fair-share priority was capped at BullMQ's limit (the backlog spans the whole range)",
+  registers: [],
+});
+
 /** The api's Prometheus series (docs/metrics.md). Queue gauges are read from Redis at scrape time. */
 export class ApiMetrics {
   readonly registry: Registry;
@@ -22,6 +38,8 @@ export class ApiMetrics {
   constructor(deps: { queue: Queue; redis: Redis; prefix: string }) {
     const registry = createMetricsRegistry("api");
     this.registry = registry;
+    registry.registerMetric(fairShareRebases);
+    registry.registerMetric(fairShareSaturated);
     this.httpDuration = new Histogram({
       name: `${METRIC_PREFIX}http_request_duration_seconds`,
       help: "HTTP request duration by route template and status",

@@ -78,7 +78,9 @@ function limits(f: KeyFlags) {
   };
   const rate = int("rate", f.rate);
   const pending = int("max-pending", f["max-pending"]);
-  const weight = int("weight", f.weight);
+  // The server checks the range (0.01 to 100); a weight may be a fraction (0.25: one turn per four).
+  const weight = f.weight === undefined ? undefined : Number(f.weight);
+  if (weight !== undefined && !Number.isFinite(weight)) throw new UsageError("--weight must be a number");
   if (rate !== undefined) out.rate_per_minute = rate;
   if (pending !== undefined) out.max_pending = pending;
   if (weight !== undefined) out.priority_weight = weight;

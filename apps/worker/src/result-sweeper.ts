@@ -1,4 +1,4 @@
-import { type JobData, type Logger, markGone, QUEUES } from "@zimage/core";
+import { forgetJobs, type JobData, type Logger, markGone, QUEUES, reported } from "@zimage/core";
 import { deleteJobFiles, type ObjectStore } from "@zimage/storage";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -17,9 +17,10 @@ export interface ResultSweeperOptions {
 const BATCH = 200;
 
 /**
- * Deletes finished jobs older than RESULT_TTL: their images and input on disk, the job in Redis, and
- * leaves a "gone" marker so the owner gets 410 rather than 404. One worker process sweeps at a time
- * (a short Redis lease); the others skip the round.
+ * Deletes finished jobs older than RESULT_TTL: their images and input on disk, the job in Redis and
+ * its bookkeeping (listing indexes, pending set, queued-since: `forgetJobs`), and leaves a "gone"
+ * marker so the owner gets 410 rather than 404. One worker process sweeps at a time (a short Redis
+ * lease); the others skip the round.
  */
 export class ResultSweeper {
   private readonly queue: Queue;
@@ -51,7 +52,7 @@ export class ResultSweeper {
         Math.max(1_000, this.opts.intervalMs),
         "NX",
       )
-      .catch(() => null);
+      .catch(reported(this.opts.logger, "result sweeper lease"));
     if (lease !== "OK") return;
     const removed = await this.sweep().catch((err: Error) => {
       this.opts.logger.warn({ err: err.message }, "result sweep failed; retrying next round");
@@ -69,6 +70,7 @@ export class ResultSweeper {
       for (;;) {
         // Finished sets are scored by finishedOn, oldest first.
         const ids = await this.opts.connection.zrangebyscore(set, "-inf", cutoff, "LIMIT", 0, BATCH);
+        const swept: Array<{ id: string; owner: string | null }> = [];
         for (const id of ids) {
           const job = await this.queue.getJob(id);
           const owner = (job?.data as JobData | undefined)?.owner ?? "";
@@ -76,8 +78,10 @@ export class ResultSweeper {
           await markGone(this.opts.connection, this.opts.prefix, id, owner);
           if (job) await job.remove();
           else await this.opts.connection.zrem(set, id);
+          swept.push({ id, owner: owner || null });
           removed++;
         }
+        await forgetJobs(this.opts.connection, this.opts.prefix, swept);
         if (ids.length < BATCH) break;
       }
     }

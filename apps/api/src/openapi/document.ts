@@ -96,7 +96,12 @@ const limits = {
     maximum: 1000000,
     description: "queued + running jobs at once",
   },
-  priority_weight: { type: "integer", minimum: 1, maximum: 100, description: "fair-share weight" },
+  priority_weight: {
+    type: "number",
+    minimum: 0.01,
+    maximum: 100,
+    description: "fair-share weight: 2 gets two queue turns per turn of a weight-1 key, 0.25 one per four",
+  },
 };
 
 export const openapiDocument = {
@@ -312,7 +317,9 @@ export const openapiDocument = {
           "400": error(
             "Invalid fields, JSON or image (`invalid_request`, `invalid_json`, `invalid_image`, `invalid_idempotency_key`), or a refused webhook URL (`webhook_url_forbidden`)",
           ),
-          "409": error("Idempotency-Key reused with a different request (`idempotency_key_reused`)"),
+          "409": error(
+            "Idempotency-Key reused with a different request (`idempotency_key_reused`), or a concurrent request with it still queueing its job (`idempotency_key_in_use`)",
+          ),
           "413": error("Body or upload too large (`payload_too_large`)"),
           "415": error("Neither JSON nor multipart (`unsupported_media_type`)"),
           "429": error(

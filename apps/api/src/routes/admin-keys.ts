@@ -14,7 +14,8 @@ import { z } from "zod";
 const limitsSchema = {
   rate_per_minute: z.number().int().min(1).max(10_000_000),
   max_pending: z.number().int().min(1).max(1_000_000),
-  priority_weight: z.number().int().min(1).max(100),
+  // Fair-share weight: 2 gets two queue turns per turn of a weight-1 key; 0.25 one per four turns.
+  priority_weight: z.number().min(0.01).max(100),
 };
 const createSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),

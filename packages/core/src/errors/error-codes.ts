@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   job_still_running: 409,
   input_gone: 409,
   idempotency_key_reused: 409,
+  /** Another request with the same Idempotency-Key is still queueing its job. */
+  idempotency_key_in_use: 409,
   job_gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,6 +1,18 @@
 import { usePrivateRedis } from "@zimage/testkit";
 import { expect, it } from "vitest";
-import { markServed, nextFairPriority, resetFairShare, servedSlot } from "./fair-share";
+import { newJobId } from "../ids";
+import { addJob } from "./add-job";
+import {
+  MAX_PRIORITY,
+  markServed,
+  nextFairPriority,
+  resetFairShare,
+  servedSlot,
+  takeFairSlot,
+} from "./fair-share";
+import { createJobQueue } from "./job-queue";
+import { isQueueIdle } from "./queue-idle";
+import { markQueued } from "./queued-since";
 
 const redis = usePrivateRedis();
 
@@ -28,4 +40,86 @@ it("starts over from slot 1 after a reset, and never moves the clock backwards",
   expect(await servedSlot(redis.conn, "r")).toBe(9);
   await resetFairShare(redis.conn, "r");
   expect(await nextFairPriority(redis.conn, "r", "a", 1)).toBe(1);
+});
+
+it("gives a weight-0.25 owner one slot per four turns", async () => {
+  const slots = [];
+  for (let i = 0; i < 3; i++) slots.push(await nextFairPriority(redis.conn, "quarter", "background", 0.25));
+  expect(slots).toEqual([4, 8, 12]);
+});
+
+/** A queue whose jobs carry the priorities given, as if the api had queued them at those slots. */
+async function queueAt(prefix: string, priorities: number[]) {
+  const queue = createJobQueue({
+    connection: redis.conn,
+    prefix,
+    retentionSeconds: 60,
+    attempts: 1,
+    backoffMs: 1,
+  });
+  const ids: string[] = [];
+  for (const p of priorities) {
+    const id = newJobId();
+    await addJob(queue, id, { kind: "generate", owner: "heavy", params: { prompt: id } } as never, p);
+    ids.push(id);
+  }
+  return { queue, ids };
+}
+
+it("re-bases the clock and the queued jobs near BullMQ's limit, keeping their order", async () => {
+  const P = "rebase";
+  // Two million slots served without the queue ever being empty; heavy has three jobs queued.
+  const { queue, ids } = await queueAt(P, [2_000_001, 2_000_002, 2_000_003]);
+  try {
+    await redis.conn.set(`${P}:fair:served`, "2000000");
+    await redis.conn.set(`${P}:fair:top`, "2000003");
+    await redis.conn.hset(`${P}:fair:last`, "heavy", "2000003");
+    const next = await takeFairSlot(redis.conn, P, "heavy", 1);
+    expect(next).toEqual({ priority: 4, event: "rebased" });
+    const light = await takeFairSlot(redis.conn, P, "light", 1);
+    expect(light).toEqual({ priority: 1, event: null });
+    const [h4, l1] = [newJobId(), newJobId()];
+    await addJob(
+      queue,
+      h4,
+      { kind: "generate", owner: "heavy", params: { prompt: "h4" } } as never,
+      next.priority,
+    );
+    await addJob(
+      queue,
+      l1,
+      { kind: "generate", owner: "light", params: { prompt: "l1" } } as never,
+      light.priority,
+    );
+    // The newcomer goes right after the job at the served slot, the backlog keeps its order.
+    expect(await redis.conn.zrange(queue.keys.prioritized!, 0, -1)).toEqual([ids[0], l1, ids[1], ids[2], h4]);
+    const moved = (await queue.getJob(ids[1]!))!;
+    expect([moved.priority, moved.opts.priority]).toEqual([2, 2]);
+    // A dispatcher that read a priority from before the re-base does not move the clock far ahead.
+    await markServed(redis.conn, P, 2_000_001);
+    expect(await servedSlot(redis.conn, P)).toBe(0);
+  } finally {
+    await queue.close();
+  }
+});
+
+it("caps a priority at BullMQ's limit when the backlog spans the whole range", async () => {
+  await redis.conn.set("sat:fair:served", "10");
+  await redis.conn.hset("sat:fair:last", "heavy", String(MAX_PRIORITY));
+  expect(MAX_PRIORITY).toBe(2 ** 21 - 1);
+  expect(await takeFairSlot(redis.conn, "sat", "heavy", 1)).toEqual({
+    priority: MAX_PRIORITY,
+    event: "saturated",
+  });
+});
+
+it("does not reset the clock while a submit is between its slot and Queue.add", async () => {
+  const P = "reset-race";
+  expect(await nextFairPriority(redis.conn, P, "a", 1)).toBe(1);
+  // What reserveSubmit writes in the same script as the slot: the submit is in flight.
+  await markQueued(redis.conn, P, newJobId(), Date.now());
+  const keys = ["wait", "prioritized", "active", "delayed"].map((k) => [k, `${P}:generate:${k}`]);
+  expect(await isQueueIdle(redis.conn, Object.fromEntries(keys))).toBe(true);
+  await resetFairShare(redis.conn, P);
+  expect(await nextFairPriority(redis.conn, P, "a", 1)).toBe(2);
 });

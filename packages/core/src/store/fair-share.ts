@@ -1,59 +1,210 @@
 import type { Redis } from "ioredis";
+import { generateQueueKey } from "./queue-keys";
+import { queuedSinceKey, RESERVATION_GRACE_MS } from "./queued-since";
+import { runScript } from "./run-script";
 
 /**
  * Fair scheduling by start-time fair queuing over BullMQ priorities. Each owner has a virtual slot
  * that advances by 1/weight per job; a job's slot is max(the owner's last slot, the slot now being
  * served) + 1/weight. So a newcomer's first job lands right after the job in service, a heavy
- * user's backlog stays in its own order (FIFO per user), and several heavy users interleave.
+ * user's backlog stays in its own order (FIFO per user), and several heavy users interleave. A weight
+ * below 1 (0.25: one job per four turns) is a background key.
  * BullMQ runs lower priorities first and keeps arrival order within one priority.
+ *
+ * The clock only grows while the queue is busy, and BullMQ's priorities end at 2^21 - 1 (the
+ * prioritized set's score is priority × 2^32 + a counter, exact only below 2^53). So before a slot
+ * would pass REBASE_AT the clock is re-based: every slot, and the priority of every job in the queue,
+ * moves down by the slot in service, in one script (order is kept, nothing is re-queued). Only when
+ * the backlog itself spans more than the limit does a priority saturate (capped: FIFO beyond it).
+ * Both are counted (`zimage_gateway_fair_share_rebases_total`, `…_saturated_total`).
  */
 const servedKey = (prefix: string) => `${prefix}:fair:served`;
 const lastKey = (prefix: string) => `${prefix}:fair:last`;
-/** BullMQ's largest priority. */
-export const MAX_PRIORITY = 2_097_152;
+/** The highest slot given out since the clock started; a priority above it is stale (see markServed). */
+const topKey = (prefix: string) => `${prefix}:fair:top`;
 
-const NEXT_SLOT = `
-local served = tonumber(redis.call("GET", KEYS[1]) or "0")
-local last = tonumber(redis.call("HGET", KEYS[2], ARGV[1]) or "0")
-local nextSlot = math.max(last, served) + tonumber(ARGV[2])
-redis.call("HSET", KEYS[2], ARGV[1], tostring(nextSlot))
-return tostring(nextSlot)`;
+/** BullMQ's largest priority (`PRIORITY_LIMIT` in bullmq's job.ts: 2^21 - 1). */
+export const MAX_PRIORITY = 2_097_151;
+/** A slot past this triggers a re-base (half the range: the other half absorbs a backlog meanwhile). */
+export const REBASE_AT = 1_048_576;
+/**
+ * A re-base rewrites every queued job, so it runs only when it frees at least this many slots: at
+ * most one per 2^18 dispatched slots.
+ */
+export const MIN_REBASE_SHIFT = 262_144;
 
+export type FairShareEvent = "rebased" | "saturated" | null;
+
+/** The owner's step per job: 1/weight; a weight that is not a positive number counts as 1. */
+export const fairStep = (weight: number): number => (Number.isFinite(weight) && weight > 0 ? 1 / weight : 1);
+
+/** The keys `FAIR_SLOT_LUA`'s `fairSlot` reads, in its order. */
+export const fairSlotKeys = (prefix: string): string[] => [
+  servedKey(prefix),
+  lastKey(prefix),
+  topKey(prefix),
+  generateQueueKey(prefix, "prioritized"),
+  generateQueueKey(prefix, "delayed"),
+  generateQueueKey(prefix, "active"),
+];
+
+/**
+ * Lua: `fairSlot(keys, jobPrefix, owner, step)` → priority, slot, event; `keys` as `fairSlotKeys`.
+ * Shared by `nextFairPriority` and the submit's reservation (reserve-submit.ts), so the slot is taken
+ * in the same script as the rest of the submit's bookkeeping.
+ */
+export const FAIR_SLOT_LUA = `
+local SCORE_UNIT = 4294967296
+local function setJobPriority(jobKey, priority)
+  redis.call("HSET", jobKey, "priority", priority)
+  local opts = redis.call("HGET", jobKey, "opts")
+  if opts then
+    -- BullMQ wrote opts with cjson, so cjson reads and writes them back unchanged but for priority
+    -- (the dispatcher reads job.opts.priority).
+    local o = cjson.decode(opts)
+    if o["priority"] then
+      o["priority"] = priority
+      redis.call("HSET", jobKey, "opts", cjson.encode(o))
+    end
+  end
+end
+local function rebase(k, jobPrefix, delta)
+  local served = math.max(0, tonumber(redis.call("GET", k[1]) or "0") - delta)
+  redis.call("SET", k[1], tostring(served))
+  local lasts = redis.call("HGETALL", k[2])
+  for i = 1, #lasts, 2 do
+    local v = tonumber(lasts[i + 1]) - delta
+    -- An owner at or below the served slot starts from it anyway: the entry can go.
+    if v <= served then redis.call("HDEL", k[2], lasts[i]) else redis.call("HSET", k[2], lasts[i], tostring(v)) end
+  end
+  redis.call("SET", k[3], tostring(math.max(0, tonumber(redis.call("GET", k[3]) or "0") - delta)))
+  local queued = redis.call("ZRANGE", k[4], 0, -1, "WITHSCORES")
+  for i = 1, #queued, 2 do
+    local score = tonumber(queued[i + 1])
+    local counter = score % SCORE_UNIT
+    local priority = math.max(1, math.floor(score / SCORE_UNIT) - delta)
+    redis.call("ZADD", k[4], priority * SCORE_UNIT + counter, queued[i])
+    setJobPriority(jobPrefix .. queued[i], priority)
+  end
+  -- Backing-off and running jobs keep their priority for their next attempt: move it too.
+  local others = redis.call("ZRANGE", k[5], 0, -1)
+  for _, id in ipairs(redis.call("LRANGE", k[6], 0, -1)) do others[#others + 1] = id end
+  for _, id in ipairs(others) do
+    local p = tonumber(redis.call("HGET", jobPrefix .. id, "priority") or "0")
+    if p > 0 then setJobPriority(jobPrefix .. id, math.max(1, p - delta)) end
+  end
+end
+local function fairSlot(k, jobPrefix, owner, step)
+  local served = tonumber(redis.call("GET", k[1]) or "0")
+  local last = tonumber(redis.call("HGET", k[2], owner) or "0")
+  local slot = math.max(last, served) + step
+  local event = ""
+  if slot > ${REBASE_AT} and served >= ${MIN_REBASE_SHIFT} then
+    rebase(k, jobPrefix, math.floor(served))
+    served = tonumber(redis.call("GET", k[1]) or "0")
+    last = tonumber(redis.call("HGET", k[2], owner) or "0")
+    slot = math.max(last, served) + step
+    event = "rebased"
+  end
+  local priority = math.max(1, math.ceil(slot - 1e-9))
+  if priority > ${MAX_PRIORITY} then
+    priority = ${MAX_PRIORITY}
+    event = "saturated"
+  end
+  redis.call("HSET", k[2], owner, tostring(slot))
+  if slot > tonumber(redis.call("GET", k[3]) or "0") then redis.call("SET", k[3], tostring(slot)) end
+  return priority, slot, event
+end
+`;
+
+const NEXT_SLOT = `${FAIR_SLOT_LUA}
+local priority, slot, event = fairSlot(KEYS, ARGV[1], ARGV[2], tonumber(ARGV[3]))
+return {priority, event}`;
+
+// A priority above the top slot was read before a re-base (a job fetched just before it): it would
+// move the clock far ahead, so it is ignored; the next dispatch moves the clock.
 const MARK_SERVED = `
 local served = tonumber(redis.call("GET", KEYS[1]) or "0")
-if tonumber(ARGV[1]) > served then redis.call("SET", KEYS[1], ARGV[1]) end
+local slot = tonumber(ARGV[1])
+local top = redis.call("GET", KEYS[2])
+if slot > served and (not top or slot <= tonumber(top)) then redis.call("SET", KEYS[1], ARGV[1]) end
 return 1`;
 
-/** The BullMQ priority for an owner's next job. */
+// The queue is idle only if nothing waits, runs or backs off and no submit is between its reservation
+// (which took a slot) and Queue.add: a young queued-since entry. Checked and reset in one script, so a
+// submit's slot is never from a clock that is reset under it.
+const RESET_IF_IDLE = `
+if redis.call("LLEN", KEYS[4]) > 0 or redis.call("ZCARD", KEYS[5]) > 0 or redis.call("LLEN", KEYS[6]) > 0
+  or redis.call("ZCARD", KEYS[7]) > 0 or redis.call("ZCOUNT", KEYS[8], ARGV[1], "+inf") > 0 then
+  return 0
+end
+redis.call("DEL", KEYS[1], KEYS[2], KEYS[3])
+return 1`;
+
+/** The BullMQ priority for an owner's next job (submits take it in `reserveSubmit` instead). */
 export async function nextFairPriority(
   redis: Redis,
   prefix: string,
   owner: string,
   weight: number,
 ): Promise<number> {
-  const slot = Number(
-    await redis.eval(
-      NEXT_SLOT,
-      2,
-      servedKey(prefix),
-      lastKey(prefix),
-      owner,
-      String(1 / Math.max(1, weight)),
-    ),
-  );
-  return Math.min(MAX_PRIORITY, Math.max(1, Math.ceil(slot - 1e-9)));
+  return (await takeFairSlot(redis, prefix, owner, weight)).priority;
+}
+
+/** `nextFairPriority` with what happened to the clock on the way. */
+export async function takeFairSlot(
+  redis: Redis,
+  prefix: string,
+  owner: string,
+  weight: number,
+): Promise<{ priority: number; event: FairShareEvent }> {
+  const keys = fairSlotKeys(prefix);
+  const [priority, event] = (await runScript(
+    redis,
+    NEXT_SLOT,
+    keys.length,
+    ...keys,
+    generateQueueKey(prefix, ""),
+    owner,
+    String(fairStep(weight)),
+  )) as [number, string];
+  return { priority, event: (event || null) as FairShareEvent };
 }
 
 /** Called when a dispatcher starts a job: the virtual clock moves to that job's slot. */
 export async function markServed(redis: Redis, prefix: string, priority: number): Promise<void> {
-  await redis.eval(MARK_SERVED, 1, servedKey(prefix), String(Math.max(0, priority - 1)));
+  await runScript(
+    redis,
+    MARK_SERVED,
+    2,
+    servedKey(prefix),
+    topKey(prefix),
+    String(Math.max(0, priority - 1)),
+  );
 }
 
 export async function servedSlot(redis: Redis, prefix: string): Promise<number> {
   return Number(await redis.get(servedKey(prefix))) || 0;
 }
 
-/** When the queue is empty, the virtual clock starts again from 0 so priorities never run out. */
-export async function resetFairShare(redis: Redis, prefix: string): Promise<void> {
-  await redis.del(servedKey(prefix), lastKey(prefix));
+/**
+ * When the queue is empty, the virtual clock starts again from 0. Checks the queue itself, in the
+ * same script as the reset (the caller's `isQueueIdle` is only a cheap pre-check): true if it reset.
+ */
+export async function resetFairShare(redis: Redis, prefix: string): Promise<boolean> {
+  const reset = await runScript(
+    redis,
+    RESET_IF_IDLE,
+    8,
+    servedKey(prefix),
+    lastKey(prefix),
+    topKey(prefix),
+    generateQueueKey(prefix, "wait"),
+    generateQueueKey(prefix, "prioritized"),
+    generateQueueKey(prefix, "active"),
+    generateQueueKey(prefix, "delayed"),
+    queuedSinceKey(prefix),
+    String(Date.now() - RESERVATION_GRACE_MS),
+  );
+  return reset === 1;
 }

@@ -22,9 +22,25 @@ export {
   recordLoadDuration,
   setUpstreamCount,
 } from "./dispatch-stats";
-export { MAX_PRIORITY, markServed, nextFairPriority, resetFairShare, servedSlot } from "./fair-share";
+export {
+  type FairShareEvent,
+  MAX_PRIORITY,
+  markServed,
+  nextFairPriority,
+  REBASE_AT,
+  resetFairShare,
+  servedSlot,
+  takeFairSlot,
+} from "./fair-share";
+export { forgetJobs } from "./forget-jobs";
 export { getJobSnapshot } from "./get-job-snapshot";
-export { claimIdempotencyKey, type IdempotencyClaim, releaseIdempotencyKey } from "./idempotency";
+export {
+  claimIdempotencyKey,
+  confirmIdempotencyKey,
+  type IdempotencyClaim,
+  releaseIdempotencyKey,
+  takeOverIdempotencyKey,
+} from "./idempotency";
 export {
   type CancelAnswer,
   type CanceledTombstone,
@@ -49,8 +65,9 @@ export {
 } from "./queue-history";
 export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
-export { markDispatched, markQueued, oldestQueuedAt } from "./queued-since";
+export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
+export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservation } from "./reserve-submit";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
 export {
   countUpstreamEvent,
