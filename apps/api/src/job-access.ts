@@ -11,6 +11,7 @@ import {
   isJobId,
   type JobSnapshot,
   type JobView,
+  type Logger,
   queuePosition,
   type ResultUrlSigner,
   readTombstone,
@@ -36,6 +37,7 @@ export interface JobDeps {
   webhookPolicy: WebhookUrlPolicy;
   /** WEBHOOK_RETRY_SCHEDULE in seconds. */
   webhookSchedule: number[];
+  logger: Pick<Logger, "warn">;
 }
 
 export const jobNotFound = (id: string) => new GatewayError("job_not_found", `no job with id "${id}"`);

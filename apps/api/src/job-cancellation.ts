@@ -9,6 +9,7 @@ import {
   publishJobEvent,
   removePending,
   reported,
+  reportInternalError,
   requestCancel,
   writeTombstone,
 } from "@zimage/core";
@@ -69,7 +70,11 @@ export async function cancelJob(
       );
       await removePending(deps.redis, deps.prefix, snapshot.data.owner, id);
       await markDispatched(deps.redis, deps.prefix, id);
-      if (snapshot.data.input) await deps.store.delete(snapshot.data.input.key).catch(() => {});
+      // The input goes with the job later (sweeper, delete) if this fails; nothing reads it any more.
+      if (snapshot.data.input)
+        await deps.store
+          .delete(snapshot.data.input.key)
+          .catch((err: unknown) => reportInternalError(deps.logger, "input_delete", err, { jobId: id }));
       return { view: await viewOf(deps, await loadJob(deps, principal, id), baseUrl), changed: true };
     }
   }

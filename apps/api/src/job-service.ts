@@ -176,7 +176,7 @@ export class JobService {
     if (idemKey !== undefined) {
       await confirmIdempotencyKey(redis, prefix, principal.id, idemKey, id, fingerprint).catch(
         // The claim stays `submitting`: a retry waits for it, then finds the job (takeover sees it).
-        reported(logger, "idempotency confirm", { jobId: id }),
+        reported(logger, "idempotency_confirm", { jobId: id }),
       );
     }
     // The job was just queued, so its view is built from what was sent rather than read back.
@@ -192,10 +192,10 @@ export class JobService {
     const [view] = await Promise.all([
       viewOf(this.deps, snapshot, opts.baseUrl),
       publishJobEvent(redis, prefix, { id, type: "changed", owner: data.owner }).catch(
-        reported(logger, "publish job event", { jobId: id }),
+        reported(logger, "job_event_publish", { jobId: id }),
       ),
       notifyWebhook(this.deps.webhooks, id, data, "queued", this.deps.webhookSchedule).catch(
-        reported(logger, "queue webhook delivery", { jobId: id }),
+        reported(logger, "webhook_enqueue", { jobId: id }),
       ),
     ]);
     return { view, created: true };
@@ -307,7 +307,7 @@ export class JobService {
     if (s.sent && !(err instanceof GatewayError)) {
       const state = await this.deps.queue
         .getJobState(s.id)
-        .catch(reported(logger, "submit undo", { jobId: s.id }));
+        .catch(reported(logger, "submit_undo", { jobId: s.id }));
       if (state !== "unknown") return;
     }
     const results = await Promise.allSettled([
@@ -316,13 +316,13 @@ export class JobService {
       s.reservation ? releaseSubmit(redis, prefix, s.reservation) : null,
     ]);
     for (const r of results) {
-      if (r.status === "rejected") reportInternalError(logger, "submit undo", r.reason, { jobId: s.id });
+      if (r.status === "rejected") reportInternalError(logger, "submit_undo", r.reason, { jobId: s.id });
     }
   }
 
   private async release(reservation: SubmitReservation): Promise<void> {
     await releaseSubmit(this.deps.redis, this.deps.prefix, reservation).catch(
-      reported(this.deps.logger, "submit undo", { jobId: reservation.id }),
+      reported(this.deps.logger, "submit_undo", { jobId: reservation.id }),
     );
   }
 
@@ -364,14 +364,14 @@ export class JobService {
       );
     const { redis, prefix, logger } = this.deps;
     const owner = snapshot.data.owner;
-    await deleteJobFiles(this.deps.store, id);
+    await deleteJobFiles(this.deps.store, id, reported(this.deps.logger, "job_files_delete"));
     await markGone(redis, prefix, id, owner);
     const job = await this.deps.queue.getJob(id);
     // A failed removal leaves a finished job to the sweeper or BullMQ's retention; it reads as gone.
-    await job?.remove().catch(reported(logger, "delete job", { jobId: id }));
+    await job?.remove().catch(reported(logger, "job_delete", { jobId: id }));
     await Promise.all([deleteTombstone(redis, prefix, id), forgetJobs(redis, prefix, [{ id, owner }])]);
     await publishJobEvent(redis, prefix, { id, type: "changed", owner }).catch(
-      reported(logger, "publish job event", { jobId: id }),
+      reported(logger, "job_event_publish", { jobId: id }),
     );
   }
 

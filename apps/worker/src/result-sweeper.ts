@@ -52,7 +52,7 @@ export class ResultSweeper {
         Math.max(1_000, this.opts.intervalMs),
         "NX",
       )
-      .catch(reported(this.opts.logger, "result sweeper lease"));
+      .catch(reported(this.opts.logger, "sweeper_lease"));
     if (lease !== "OK") return;
     const removed = await this.sweep().catch((err: Error) => {
       this.opts.logger.warn({ err: err.message }, "result sweep failed; retrying next round");
@@ -74,7 +74,7 @@ export class ResultSweeper {
         for (const id of ids) {
           const job = await this.queue.getJob(id);
           const owner = (job?.data as JobData | undefined)?.owner ?? "";
-          await deleteJobFiles(this.opts.store, id);
+          await deleteJobFiles(this.opts.store, id, reported(this.opts.logger, "job_files_delete"));
           await markGone(this.opts.connection, this.opts.prefix, id, owner);
           if (job) await job.remove();
           else await this.opts.connection.zrem(set, id);
