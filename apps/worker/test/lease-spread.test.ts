@@ -21,7 +21,9 @@ describe("lease spreading", () => {
     cluster = await startCluster({
       upstreams: 2,
       workers: 1,
-      env: { ADMIN_API_KEY: ADMIN, LEASE_SPREAD_SECONDS: "3" },
+      // Longer than a worker process takes to start on a loaded machine, so the second worker is
+      // always up before the first may take the second lease.
+      env: { ADMIN_API_KEY: ADMIN, LEASE_SPREAD_SECONDS: "30" },
     });
     // The first worker takes one lease at once and waits before taking a second...
     await waitFor(async () => (await owners(cluster!)).filter((o) => o !== "none").length === 1, {
@@ -34,7 +36,7 @@ describe("lease spreading", () => {
         const o = await owners(cluster!);
         return o.every((x) => x !== "none") ? o : null;
       },
-      { timeoutMs: 15_000, what: "both leases taken" },
+      { timeoutMs: 25_000, what: "both leases taken" },
     );
     expect(new Set(taken).size).toBe(2);
   });

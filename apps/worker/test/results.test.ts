@@ -62,7 +62,10 @@ describe("retention", () => {
       key,
     );
     const oldAt = Date.parse(old.completed_at!);
-    expect(await readdir(join(cluster.dataDir, "results", old.id))).toEqual(["0.png"]);
+    // One image, named for the run that produced it (`<run>-<index>.png`).
+    expect(await readdir(join(cluster.dataDir, "results", old.id))).toEqual([
+      expect.stringMatching(/^\d+-0\.png$/),
+    ]);
     await waitFor(() => Date.now() - oldAt > 2_500, { what: "the old job to age" });
     const recent = await cluster.waitFor(
       await cluster.submit({ prompt: "new", size: "256x256" }, key),
@@ -83,7 +86,9 @@ describe("retention", () => {
     expect(await readdir(join(cluster.dataDir, "results", old.id)).catch(() => [])).toEqual([]);
     expect(Date.now() - Date.parse(recent.completed_at!)).toBeLessThan(4_000);
     expect((await cluster.request("GET", `/v1/jobs/${recent.id}`, { key })).status).toBe(200);
-    expect(await readdir(join(cluster.dataDir, "results", recent.id))).toEqual(["0.png"]);
+    expect(await readdir(join(cluster.dataDir, "results", recent.id))).toEqual([
+      expect.stringMatching(/^\d+-0\.png$/),
+    ]);
     // Someone else's swept job is still just "not found".
     expect((await cluster.request("GET", `/v1/jobs/${old.id}`, { key: stranger })).status).toBe(404);
   });
