@@ -1,3 +1,4 @@
+import type { Cluster } from "@zimage/test-cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type LeaseCluster,
@@ -16,29 +17,33 @@ import {
  * One cluster serves the three faults (starting one costs more than a run); each run begins from an
  * idle GPU with the simulator's counters reset.
  */
-const JOBS = 24;
+const JOBS = 30;
 let lc: LeaseCluster | undefined;
+let cluster: Cluster | undefined;
 beforeAll(async () => {
-  lc = await startLeaseCluster({ baseMs: 100 }, () => {});
+  lc = await startLeaseCluster({ baseMs: 100 }, (c) => {
+    cluster = c;
+  });
 }, 120_000);
 afterAll(async () => {
-  // stop() continues frozen workers and restores cut proxies before killing anything.
-  await lc?.cluster.stop();
+  // Also when a worker failed to start; stop() continues frozen workers and restores cut proxies
+  // before killing anything.
+  await cluster?.stop();
 });
 
-async function run(fault: string, plan: Omit<LeaseFaultPlan, "times" | "faultMs">, latencyMs = 0) {
+async function run(fault: string, plan: Omit<LeaseFaultPlan, "faultMs">, latencyMs = 0) {
   if (!lc) throw new Error("the cluster did not start");
   return runLeaseFaults(
     lc,
     fault,
-    { ...plan, faultMs: () => 3_000, times: 1 },
+    { ...plan, faultMs: () => 3_000 },
     { jobs: JOBS, settleMs: 45_000, latencyMs },
   );
 }
 
 function expectFenced({ row, jobsDone, notes }: LeaseFaultOutcome) {
   const explain = JSON.stringify(row);
-  expect(notes, explain).toHaveLength(1);
+  expect(notes.length, explain).toBeGreaterThanOrEqual(1);
   expect(row.gpuMaxInFlight, explain).toBe(1);
   expect(row.acknowledged, explain).toBe(JOBS);
   expect(row.completed, explain).toBe(JOBS);
@@ -49,15 +54,16 @@ function expectFenced({ row, jobsDone, notes }: LeaseFaultOutcome) {
 
 describe("lease fencing", () => {
   it("a holder frozen between jobs past its lease does not send another job when it wakes", async () => {
-    expectFenced(await run("holder SIGSTOPped between jobs", { kind: "pause-between-jobs" }));
+    expectFenced(await run("holder SIGSTOPped between jobs", { kind: "pause-between-jobs", times: 1 }));
   });
 
   it("a holder frozen mid-job past its lease does not send another job when it wakes", async () => {
-    // A longer request, so the holder is frozen while the GPU still has it.
-    expectFenced(await run("holder SIGSTOPped mid-job", { kind: "pause-mid-job" }, 150));
+    // A longer request, so the holder is frozen while the GPU still has it. Twice: whether the old
+    // dispatcher, waking, reads the GPU's answer (and fetches) before its lease renewal fails is a race.
+    expectFenced(await run("holder SIGSTOPped mid-job", { kind: "pause-mid-job", times: 2 }, 150));
   });
 
   it("a holder cut off from Redis past its lease does not send another job when the network heals", async () => {
-    expectFenced(await run("holder's Redis connection blackholed", { kind: "redis-blackhole" }));
+    expectFenced(await run("holder's Redis connection blackholed", { kind: "redis-blackhole", times: 2 }));
   });
 });
