@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { type RunningProcess, type TcpProxy, waitFor } from "@zimage/testkit";
-import type { SimulatorOptions } from "@zimage/zimage-sim";
+import type { RequestRecord, SimulatorOptions } from "@zimage/zimage-sim";
 import { type ChaosResult, resultOf, settle, submitAll } from "./chaos-harness";
 
 /**
@@ -96,6 +96,14 @@ export async function injectLeaseFaults(
   return notes;
 }
 
+/** Image requests that reached the GPU while another was still open (each one a broken promise). */
+function overlapping(requests: RequestRecord[]): number {
+  const images = requests.filter((r) => r.path.includes("images")).sort((a, b) => a.arrivedAt - b.arrivedAt);
+  return images.filter((r, i) =>
+    images.slice(0, i).some((o) => o.finishedAt === null || o.finishedAt > r.arrivedAt),
+  ).length;
+}
+
 const jobsDoneOf = async (cluster: Cluster) =>
   Number((await cluster.upstreams()).find((u) => u.name === "gpu0")?.jobs_done ?? Number.NaN);
 
@@ -143,6 +151,7 @@ export async function runLeaseFaults(
       await writeFile(`${debugDir}/${slug}-worker-${w.worker.pid}.log`, w.worker.output());
     await writeFile(`${debugDir}/${slug}-gpu.json`, JSON.stringify(sim.stats().requests));
   }
+  const overlaps = overlapping(sim.stats().requests);
   const lost = lc.workers.reduce(
     (n, w) => n + (w.worker.output().match(/lost the upstream's lease/g)?.length ?? 0),
     0,
@@ -150,7 +159,7 @@ export async function runLeaseFaults(
   const row = await resultOf(
     cluster,
     fault,
-    `${notes.join("; ")}; ${lost} "lost the upstream's lease" log lines; upstream counted ${jobsDone} completions`,
+    `${notes.join("; ")}; ${overlaps} image requests arrived while another was open; ${lost} "lost the upstream's lease" log lines; upstream counted ${jobsDone} completions`,
     subs,
     statuses,
     started,
