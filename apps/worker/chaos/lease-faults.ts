@@ -86,7 +86,9 @@ export async function injectLeaseFaults(
     notes.push(
       `${plan.kind === "redis-blackhole" ? "cut" : "froze"} holder ${victim.worker.pid} for ${Date.now() - t0} ms (lease then with ${pidOf(during)})`,
     );
-    // Let the cluster settle into its new arrangement before the next fault.
+    // The next fault waits a lease's time after this one ended, so that whatever the old holder does on
+    // waking meets a GPU the new holder keeps busy, not one idle because its holder is the next victim.
+    await sleep(1_500);
     const after = sim.stats().imageRequests;
     await waitFor(() => sim.stats().imageRequests >= after + 3 || !remaining(), {
       timeoutMs: 30_000,
