@@ -7,6 +7,8 @@ import {
   type RunningProcess,
   startProcess,
   startRedis,
+  startTcpProxy,
+  type TcpProxy,
   waitFor,
 } from "@zimage/testkit/standalone";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "@zimage/zimage-sim";
@@ -41,6 +43,18 @@ export interface Cluster {
   restartApi(): Promise<void>;
   env: Record<string, string>;
   startWorker(extraEnv?: Record<string, string>): Promise<RunningProcess>;
+  /**
+   * A worker that reaches Redis only through its own TCP proxy, so a test can partition that one
+   * worker from Redis (`proxy.cut()`) while everyone else keeps talking to it. Closed by stop().
+   */
+  startWorkerBehindProxy(
+    extraEnv?: Record<string, string>,
+  ): Promise<{ worker: RunningProcess; proxy: TcpProxy }>;
+  /**
+   * The worker whose dispatcher holds upstream `index`'s lease, by the owner (`host:pid:rand`) the
+   * holder records in the upstream's state; undefined while it names no live worker of this cluster.
+   */
+  leaseHolder(index?: number): Promise<RunningProcess | undefined>;
   /** Sends a request to the api, as `key` when given (tests without keys run in open local mode). */
   request(
     method: string,
@@ -118,6 +132,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     startProcess(process.execPath, tsx("apps/api/src/main.ts"), { env: { ...env, PORT: String(apiPort) } });
   let api = startApi();
   const workers: RunningProcess[] = [];
+  const proxies: TcpProxy[] = [];
   const startWorker = async (extraEnv: Record<string, string> = {}) => {
     const w = startProcess(process.execPath, tsx("apps/worker/src/main.ts"), {
       env: { ...env, ...extraEnv },
@@ -192,8 +207,27 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       if (!res.ok) throw new Error(`GET /v1/upstreams answered ${res.status}`);
       return ((await res.json()) as { data: Array<Record<string, unknown>> }).data;
     },
+    startWorkerBehindProxy: async (extraEnv = {}) => {
+      const proxy = await startTcpProxy({ port: redis.port });
+      proxies.push(proxy);
+      const worker = await startWorker({ ...extraEnv, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+      return { worker, proxy };
+    },
+    leaseHolder: async (index = 0) => {
+      const res = await request("GET", "/v1/upstreams", { key: env.ADMIN_API_KEY });
+      if (!res.ok) return undefined;
+      const { data } = (await res.json()) as { data: Array<{ name: string; owner: string | null }> };
+      const owner = data.find((u) => u.name === `gpu${index}`)?.owner;
+      const pid = owner ? Number(owner.split(":").at(-2)) : Number.NaN;
+      return workers.find(
+        (w) => w.child.pid === pid && w.child.exitCode === null && w.child.signalCode === null,
+      );
+    },
     stop: async () => {
+      for (const w of workers) w.resume();
+      for (const p of proxies) p.restore();
       await Promise.all([api.stop("SIGKILL"), ...workers.map((w) => w.stop("SIGKILL"))]);
+      await Promise.all(proxies.map((p) => p.close()));
       await Promise.all(sims.map((s) => s.close()));
       await redis.stop();
       await rm(dataDir, { recursive: true, force: true });

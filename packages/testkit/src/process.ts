@@ -2,12 +2,23 @@ import { type ChildProcess, spawn } from "node:child_process";
 
 export interface RunningProcess {
   child: ChildProcess;
+  /** The OS process id (what a worker puts in its lease owner, `host:pid:rand`). */
+  readonly pid: number;
   /** Everything the process wrote so far (stdout + stderr), for assertions and failure messages. */
   output(): string;
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends a signal and waits for exit; SIGKILL after `graceMs`. Resolves with the exit code. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
   exited: Promise<number | null>;
+  /**
+   * SIGSTOP: the process freezes mid-instruction, its sockets stay open and its timers stop, as in a
+   * long GC pause or a VM migration. Always `resume()` it (stop() does, so a test's cleanup cannot
+   * leave a frozen process behind).
+   */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
+  readonly paused: boolean;
 }
 
 /** Spawns a real child process (e.g. `tsx apps/api/src/main.ts`) with captured output. */
@@ -32,8 +43,27 @@ export function startProcess(
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.once("exit", (code) => resolve(code));
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  let paused = false;
+  const resume = () => {
+    if (paused && running()) child.kill("SIGCONT");
+    paused = false;
+  };
   return {
     child,
+    get pid() {
+      if (child.pid === undefined) throw new Error(`${command} has no pid (it did not start)`);
+      return child.pid;
+    },
+    pause: () => {
+      if (!running()) return;
+      child.kill("SIGSTOP");
+      paused = true;
+    },
+    resume,
+    get paused() {
+      return paused;
+    },
     output: () => out,
     exited,
     waitForOutput: async (pattern, timeoutMs = 30_000) => {
@@ -54,8 +84,10 @@ export function startProcess(
       }
     },
     stop: async (signal = "SIGTERM", graceMs = 10_000) => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (!running()) return child.exitCode;
       child.kill(signal);
+      // A stopped process only acts on its signal once continued (SIGKILL excepted).
+      resume();
       const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
       const code = await exited;
       clearTimeout(timer);
