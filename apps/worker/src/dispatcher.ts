@@ -197,6 +197,10 @@ export class Dispatcher {
     await registerUpstream(this.opts.connection, this.opts.prefix, name, url).catch(
       reported(this.log, "upstream_register"),
     );
+    // Every process looks for stalled jobs, holder or not (BullMQ throttles the check to one per
+    // STALLED_INTERVAL for the whole queue): when the holder dies, its job is recovered within
+    // LOCK_DURATION + STALLED_INTERVAL instead of waiting for a standby to take the lease first.
+    void this.worker.startStalledCheckTimer();
     const token = randomUUID();
     while (!this.stopping) {
       try {
@@ -251,7 +255,6 @@ export class Dispatcher {
     this.unloader.touch();
     this.monitor.start();
     await this.monitor.probe();
-    void this.worker.startStalledCheckTimer();
   }
 
   /** Nothing more goes to the GPU from here; a request already in flight finishes. */
