@@ -132,6 +132,7 @@ export class JobLifecycle {
       const deps: ProcessDeps = {
         ...this.processDeps(),
         gpuKnownIdle,
+        leaseTerm: term,
         beforeSend: () => opts.lease.assertValid("sending a job to the GPU"),
       };
       const answer = await requestImages(job, deps, abort.signal);

@@ -51,6 +51,8 @@ export interface ProcessDeps {
    * no longer provably holds the upstream's lease, so nothing is sent.
    */
   beforeSend?: () => void;
+  /** The lease term this dispatch runs under (logged with it, so a late holder can be told apart). */
+  leaseTerm?: number | null;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -134,7 +136,7 @@ export async function requestImages(
       // A warm GPU starts at once: the phase is recorded while the request is already on its way.
       phaseSet = setPhase(cold ? "loading" : "generating");
       if (cold) await phaseSet;
-      log.info({ kind: job.data.kind, cold }, "job dispatched");
+      log.info({ kind: job.data.kind, cold, leaseTerm: deps.leaseTerm }, "job dispatched");
       loadMs = cold ? null : 0;
       const started = performance.now();
       const watch = cold
