@@ -74,7 +74,7 @@ async function measure(cluster: Cluster, redis: Redis, i: number) {
       stalledCheckThrottleFor: s(checkMs),
       jobAlreadyMarkedStalled: marked === 1,
     },
-    predictedRedispatch: `${predict(leaseMs, lockMs, checkMs, marked === 1).toFixed(1)} s (+ up to 1 s standby poll)`,
+    predictedRedispatch: `${predict(leaseMs, lockMs, checkMs, marked === 1).toFixed(1)} s (+ up to one checker tick)`,
     secondsAfterKill: Object.fromEntries(
       Object.entries(at).map(([k, v]) => [k, v === null ? "not within 150 s" : Number(v.toFixed(1))]),
     ),
@@ -85,15 +85,15 @@ async function measure(cluster: Cluster, redis: Redis, i: number) {
 }
 
 /**
- * When the job should go back to the queue, from the state at the kill: the new holder runs its
- * first stalled check as it takes the lease and then every STALLED_INTERVAL (dispatcher.ts starts the
- * checker only in the lease holder); a check runs only once the queue-wide `stalled-check` key has
- * expired; the job is moved back by the first check that finds it already marked and its lock gone,
- * and every check that runs marks the active jobs.
+ * When the job should go back to the queue, from the state at the kill: every worker process runs
+ * the stalled checker (dispatcher.ts), so a check runs as soon as the queue-wide `stalled-check`
+ * key has expired (up to one timer tick later), whoever holds the lease; the job is moved back by the
+ * first check that finds it already marked and its lock gone, and every check marks the active jobs.
+ * The lease only decides who then dispatches it (`leaseMs`, reported beside).
  */
-function predict(leaseMs: number, lockMs: number, checkMs: number, marked: boolean): number {
+function predict(_leaseMs: number, lockMs: number, checkMs: number, marked: boolean): number {
   const interval = Number(DEFAULT_TIMINGS.STALLED_INTERVAL_SECONDS) * 1000;
-  const acquired = Math.max(0, leaseMs);
+  const acquired = 0;
   let throttledUntil = Math.max(0, checkMs);
   let isMarked = marked;
   for (let t = acquired; t < acquired + 10 * interval; t += interval) {
