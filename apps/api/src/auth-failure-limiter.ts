@@ -19,11 +19,7 @@ export class AuthFailureLimiter {
   private readonly limiter: RateLimiterRedis;
   private readonly blockedUntil = new Map<string, number>();
 
-  constructor(
-    redis: Redis,
-    prefix: string,
-    private readonly limits: AuthFailureLimits,
-  ) {
+  constructor(redis: Redis, prefix: string, limits: AuthFailureLimits) {
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `${prefix}:ratelimit:auth-failures`,

@@ -1,12 +1,9 @@
 import {
   buildJobView,
-  cancelRequestedAt,
   type DeliveryData,
-  encodeFailure,
   estimateEta,
   GatewayError,
   getDispatchStats,
-  getJobSnapshot,
   goneOwner,
   isJobId,
   type JobSnapshot,
@@ -14,7 +11,7 @@ import {
   type Logger,
   queuePosition,
   type ResultUrlSigner,
-  readTombstone,
+  readJobSnapshot,
   readUpstreamStates,
   type WebhookUrlPolicy,
 } from "@zimage/core";
@@ -48,33 +45,16 @@ export const jobNotFound = (id: string) => new GatewayError("job_not_found", `no
  */
 export async function loadJob(deps: JobDeps, principal: Principal, id: string): Promise<JobSnapshot> {
   if (!isJobId(id)) throw jobNotFound(id);
-  let snapshot = await getJobSnapshot(deps.queue, id);
-  if (snapshot) {
-    if (snapshot.state === "active")
-      snapshot.cancelRequestedAt = await cancelRequestedAt(deps.redis, deps.prefix, id);
-  } else {
-    const tomb = await readTombstone(deps.redis, deps.prefix, id);
-    if (!tomb) {
-      const owner = await goneOwner(deps.redis, deps.prefix, id);
-      if (owner !== null && (owner === principal.id || isAdmin(principal))) {
-        throw new GatewayError(
-          "job_gone",
-          "the job and its images were deleted (on request, or RESULT_TTL after it finished)",
-        );
-      }
-      throw jobNotFound(id);
+  const snapshot = await readJobSnapshot(deps.queue, deps.redis, deps.prefix, id);
+  if (!snapshot) {
+    const owner = await goneOwner(deps.redis, deps.prefix, id);
+    if (owner !== null && (owner === principal.id || isAdmin(principal))) {
+      throw new GatewayError(
+        "job_gone",
+        "the job and its images were deleted (on request, or RESULT_TTL after it finished)",
+      );
     }
-    snapshot = {
-      id,
-      data: tomb.data,
-      state: "failed",
-      timestamp: tomb.timestamp,
-      finishedOn: tomb.canceledAt,
-      attemptsMade: 0,
-      progress: null,
-      returnvalue: null,
-      failedReason: encodeFailure({ code: "job_canceled", message: "canceled before it started" }),
-    };
+    throw jobNotFound(id);
   }
   if (snapshot.data.owner !== principal.id && !isAdmin(principal)) throw jobNotFound(id);
   return snapshot;

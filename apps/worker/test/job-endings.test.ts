@@ -1,15 +1,14 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
-import { type RunningProcess, waitFor } from "@zimage/testkit";
+import { waitFor } from "@zimage/testkit";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Receiver, startReceiver } from "./webhook-receiver";
 
 /**
  * Issue #16 §2: every job's end is observed exactly once — including ends that BullMQ decides
  * (stalled too often) — and a cancel and a completion cannot both win.
  */
 let cluster: Cluster | undefined;
-let receiver: { url: string; events: string[]; close(): Promise<void> } | undefined;
+let receiver: Receiver | undefined;
 afterEach(async () => {
   await receiver?.close();
   receiver = undefined;
@@ -17,38 +16,10 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function startReceiver() {
-  const events: string[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on("end", () => {
-      events.push((JSON.parse(body) as { type: string }).type);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    events,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+const events = (r: Receiver) => r.deliveries.map((d) => (JSON.parse(d.body) as { type: string }).type);
 
 const imageRequests = (c: Cluster) =>
   c.sims[0]!.stats().requests.filter((r) => r.path.startsWith("/v1/images"));
-
-async function leaseHolder(c: Cluster): Promise<RunningProcess> {
-  const owner = await waitFor(async () => (await c.upstreams())[0]?.owner as string | undefined, {
-    what: "a lease holder",
-  });
-  const pid = Number(owner.split(":")[1]);
-  const w = c.workers.find((p) => p.child.pid === pid);
-  if (!w) throw new Error(`no worker with pid ${pid}`);
-  return w;
-}
 
 function failedByReason(exposition: string, reason: string): number {
   const line = exposition
@@ -59,7 +30,7 @@ function failedByReason(exposition: string, reason: string): number {
 
 describe("every end observed once", () => {
   it("a job that stalls more often than MAX_STALLED_COUNT fails once with job_stalled, webhook and metric included", async () => {
-    receiver = await startReceiver();
+    receiver = await startReceiver(() => 200);
     cluster = await startCluster({
       workers: 2,
       sim: { loadMs: 0, baseMs: 1_500 },
@@ -71,7 +42,7 @@ describe("every end observed once", () => {
       webhook: { url: receiver.url, events: ["succeeded", "failed", "canceled"] },
     });
     await waitFor(() => imageRequests(cluster!).length === 1, { what: "the request to reach the GPU" });
-    const victim = await leaseHolder(cluster);
+    const victim = await waitFor(() => cluster!.leaseHolder(), { what: "the lease holder" });
     await victim.stop("SIGKILL");
     const survivor = cluster.workers.find((w) => w !== victim)!;
 
@@ -80,11 +51,11 @@ describe("every end observed once", () => {
     expect(v.error?.code).toBe("job_stalled");
     // Not sent to the GPU a second time.
     expect(imageRequests(cluster)).toHaveLength(1);
-    await waitFor(() => receiver!.events.length >= 1, { timeoutMs: 20_000, what: "the failed webhook" });
+    await waitFor(() => receiver!.deliveries.length >= 1, { timeoutMs: 20_000, what: "the failed webhook" });
     const m = /"metrics":"(http:\/\/[^"]+)"/.exec(survivor.output());
     const exposition = await (await fetch(m![1]!)).text();
     expect(failedByReason(exposition, "job_stalled")).toBe(1);
-    expect(receiver.events).toEqual(["job.failed"]);
+    expect(events(receiver)).toEqual(["job.failed"]);
   });
 });
 

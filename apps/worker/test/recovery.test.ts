@@ -11,24 +11,13 @@ afterEach(async () => {
 const imageRequests = (c: Cluster) =>
   c.sims[0]!.stats().requests.filter((r) => r.path.startsWith("/v1/images"));
 
-/** The worker process whose dispatcher holds the upstream's lease (its owner id carries the pid). */
-async function holder(c: Cluster) {
-  const state = await waitFor(async () => (await c.upstreams())[0]?.owner as string | undefined, {
-    what: "a lease holder",
-  });
-  const pid = Number(state.split(":")[1]);
-  const w = c.workers.find((p) => p.child.pid === pid);
-  if (!w) throw new Error(`no worker with pid ${pid}`);
-  return w;
-}
-
 describe("crash recovery and shutdown", () => {
   it("a job whose worker is SIGKILLed mid-request completes once, after the upstream is idle", async () => {
     cluster = await startCluster({ workers: 2, sim: { loadMs: 0, baseMs: 2_500 } });
     const id = await cluster.submit({ prompt: "survive", size: "256x256" });
     await cluster.waitFor(id, ["running"]);
     await waitFor(() => imageRequests(cluster!).length === 1, { what: "the request to reach the simulator" });
-    const victim = await holder(cluster);
+    const victim = await waitFor(() => cluster!.leaseHolder(), { what: "the lease holder" });
     await victim.stop("SIGKILL");
 
     const v = await cluster.waitFor(id, ["succeeded", "failed"], 30_000);
