@@ -52,6 +52,8 @@ export async function cancelJob(
   baseUrl: string,
 ): Promise<{ view: JobView; changed: boolean }> {
   const snapshot = await loadJob(deps, principal, id);
+  // Already canceled while running (and perhaps handed back to the queue since): nothing changes.
+  if (snapshot.cancelRequestedAt) return { view: await viewOf(deps, snapshot, baseUrl), changed: false };
   const queued =
     snapshot.state === "waiting" || snapshot.state === "prioritized" || snapshot.state === "delayed";
   if (queued) {

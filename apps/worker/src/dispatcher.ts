@@ -201,10 +201,13 @@ export class Dispatcher {
     // STALLED_INTERVAL for the whole queue): when the holder dies, its job is recovered within
     // LOCK_DURATION + STALLED_INTERVAL instead of waiting for a standby to take the lease first.
     void this.worker.startStalledCheckTimer();
-    const token = randomUUID();
+    // A lock token per fetch, as BullMQ's own Worker does: a run of a job that lost its lock (and
+    // was handed on) can then never finish the job's later run, even in this same process.
+    const base = randomUUID();
+    let fetches = 0;
     while (!this.stopping) {
       try {
-        await this.step(token);
+        await this.step(`${base}:${fetches++}`);
       } catch (err) {
         if (err instanceof LeaseLostError) continue;
         // Redis hiccups land here; BullMQ reconnects on its own.

@@ -46,7 +46,9 @@ export class JobEndings {
   async ended(job: Job<JobData, JobResult>, status: JobEnd, reason?: string): Promise<void> {
     const { redis, prefix, logger } = this.opts;
     const jobId = job.id!;
-    const labels = { kind: job.data.kind, upstream: this.opts.upstream };
+    // The upstream that ran it (a reconciled end may be another upstream's).
+    const upstream = job.returnvalue?.upstream ?? (job.progress as { upstream?: string } | null)?.upstream;
+    const labels = { kind: job.data.kind, upstream: upstream ?? this.opts.upstream };
     const [, first] = await Promise.all([
       removePending(redis, prefix, job.data.owner, jobId).catch(
         reported(logger, "pending_remove", { jobId }),
@@ -70,7 +72,7 @@ export class JobEndings {
         reported(logger, "webhook_enqueue", { jobId, event: status }),
       ),
       status === "succeeded"
-        ? countUpstreamEvent(redis, prefix, this.opts.upstream, "jobs_done").catch(
+        ? countUpstreamEvent(redis, prefix, labels.upstream, "jobs_done").catch(
             reported(logger, "upstream_state_write", { jobId }),
           )
         : null,

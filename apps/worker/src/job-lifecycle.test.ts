@@ -7,7 +7,9 @@ import {
   type JobData,
   type JobResult,
   QUEUES,
+  readJobSnapshot,
   requestCancel,
+  statusOf,
   UpstreamLease,
 } from "@zimage/core";
 import { FilesystemStore } from "@zimage/storage";
@@ -144,6 +146,20 @@ describe("JobLifecycle", () => {
     expect(await back.getState()).toBe("waiting");
     expect(back.attemptsMade).toBe(0);
     expect(requestsFor(`lifecycle ${t.prefix}`)).toHaveLength(0);
+  });
+
+  it("a job canceled while running and then handed back to the queue still reads canceled", async () => {
+    const t = await setup();
+    expect(await t.lease.hold()).toBe(true);
+    const added = await t.add();
+    const job = (await t.worker.getNextJob("tok"))!;
+    expect(await requestCancel(redis.conn, t.prefix, added.id!, 600)).toMatchObject({ canceled: true });
+    await redis.conn.del(`${t.prefix}:upstream:gpu0:lease`);
+    await new UpstreamLease(redis.conn, t.prefix, "gpu0", "other", 60_000).acquire();
+    await t.lifecycle.run(job, "tok");
+    const snapshot = (await readJobSnapshot(t.queue, redis.conn, t.prefix, added.id!))!;
+    expect(snapshot.state).toBe("waiting");
+    expect(statusOf(snapshot.state, snapshot.failedReason, !!snapshot.cancelRequestedAt)).toBe("canceled");
   });
 
   it("discards the result of a job canceled while running, and a late cancel is refused once it succeeded", async () => {

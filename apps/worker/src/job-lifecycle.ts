@@ -8,6 +8,7 @@ import {
   type JobResult,
   type Logger,
   markDispatched,
+  markQueued,
   markServed,
   publishJobEvent,
   reported,
@@ -196,6 +197,10 @@ export class JobLifecycle {
       if (err instanceof LeaseLostError)
         log.warn({ reason: err.message }, "lease lost before the job was sent: job back in the queue");
       await job.moveToWait(token);
+      // It waits again: back in the oldest-queued-job gauge, with its submit time.
+      await markQueued(this.opts.redis, this.opts.prefix, job.id!, job.timestamp).catch(
+        reported(log, "queued_since_mark"),
+      );
       return;
     }
     const failure = decodeFailure((err as Error).message);

@@ -174,7 +174,9 @@ export class LeaseHolder {
     const share = this.opts.share;
     if (!share) return true;
     if (share.held > 0 && share.spreadMs > 0) {
-      if ((await this.opts.lease.holder()) !== null) {
+      const holder = await this.opts.lease.holder();
+      // Our own key still there (we gave up on the deadline before Redis expired it): take it back.
+      if (holder !== null && holder !== this.owner) {
         this.freeSince = null;
         return false;
       }

@@ -2,6 +2,8 @@ import {
   createLogger,
   createRedis,
   createWebhookQueue,
+  type JobData,
+  type JobResult,
   loadConfigOrExit,
   QUEUES,
   ResultUrlSigner,
@@ -12,6 +14,8 @@ import { createStore } from "@zimage/storage";
 import { ZImageClient } from "@zimage/zimage-client";
 import { Queue } from "bullmq";
 import { Dispatcher } from "./dispatcher";
+import { EndReconciler } from "./end-reconciler";
+import { JobEndings } from "./job-endings";
 import { WorkerMetrics } from "./metrics";
 import { ResultSweeper } from "./result-sweeper";
 import { WebhookSender } from "./webhook-sender";
@@ -95,10 +99,30 @@ const sweeper = new ResultSweeper({
 });
 sweeper.start();
 
+const jobs = new Queue<JobData, JobResult>(QUEUES.generate, { connection, prefix: config.QUEUE_PREFIX });
+const reconciler = new EndReconciler({
+  redis: connection,
+  prefix: config.QUEUE_PREFIX,
+  queue: jobs,
+  endings: new JobEndings({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    upstream: "unknown",
+    metrics,
+    webhooks,
+    webhookSchedule: config.webhookSchedule,
+    retentionSeconds: config.RESULT_TTL,
+    logger,
+  }),
+  intervalMs: ms(config.STALLED_INTERVAL_SECONDS),
+  logger,
+});
+reconciler.start();
+
 const webhookSender = new WebhookSender({
   connection,
   prefix: config.QUEUE_PREFIX,
-  jobs: new Queue(QUEUES.generate, { connection, prefix: config.QUEUE_PREFIX }),
+  jobs,
   signer: await ResultUrlSigner.create(connection, config.QUEUE_PREFIX, config.RESULT_URL_SECRET),
   publicUrl: config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://${config.HOST}:${config.PORT}`,
   resultUrlTtlSeconds: config.RESULT_URL_TTL_SECONDS,
@@ -133,6 +157,7 @@ async function shutdown(signal: string) {
   logger.info({ signal, graceMs }, "worker stopping: no new jobs; finishing the ones in flight");
   await Promise.all(dispatchers.map((d) => d.stop(graceMs)));
   await sweeper.stop();
+  await reconciler.stop();
   await webhookSender.close();
   await webhooks.close();
   http.server.close();

@@ -57,6 +57,7 @@ export interface ProcessDeps {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener(
       "abort",
@@ -158,7 +159,8 @@ export async function requestImages(
         deps.monitor.setModelLoaded(true);
         deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: "success" });
       } catch (err) {
-        if (!signal?.aborted) {
+        // Nothing was sent when the lease check refused, and an abort is ours, not the upstream's.
+        if (!signal?.aborted && !(err instanceof LeaseLostError)) {
           const code = mapUpstreamFailure(err, job.data.params.size).failure.code;
           deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: outcomeOf(code) });
         }

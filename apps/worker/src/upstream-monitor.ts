@@ -24,15 +24,18 @@ export class UpstreamMonitor {
   busy = false;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Bumped by every start and stop, so a probe still in flight from an older start ends its chain. */
+  private generation = 0;
 
   constructor(private readonly opts: UpstreamMonitorOptions) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    const generation = ++this.generation;
     const tick = async () => {
       await this.probe();
-      if (!this.running) return;
+      if (!this.running || generation !== this.generation) return;
       // Look again sooner while down, so a recovered upstream is back in service quickly.
       const next = this.up === false ? Math.min(this.opts.intervalMs, 1_000) : this.opts.intervalMs;
       this.timer = setTimeout(tick, next);
@@ -42,6 +45,7 @@ export class UpstreamMonitor {
 
   stop(): void {
     this.running = false;
+    this.generation++;
     clearTimeout(this.timer);
   }
 

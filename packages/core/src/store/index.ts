@@ -68,6 +68,7 @@ export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
 export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservation } from "./reserve-submit";
+export { findUnannouncedEnds } from "./unannounced-ends";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
 export {
   countUpstreamEvent,

@@ -27,6 +27,14 @@ export type CancelAnswer =
   | { canceled: true; at: number }
   | { canceled: false; decided: "succeeded" | "failed" };
 
+/**
+ * The decision must outlive the job's run, however short RESULT_TTL is: a cold job may run for half
+ * an hour and be retried; if the key expired meanwhile, a cancel answered "canceled" could be
+ * overridden by a completion.
+ */
+const DECISION_MIN_TTL_SECONDS = 2 * 86_400;
+const decisionTtl = (ttlSeconds: number) => Math.max(ttlSeconds, DECISION_MIN_TTL_SECONDS);
+
 const canceledAt = (v: string | null | undefined): number | null => (v && /^\d+$/.test(v) ? Number(v) : null);
 
 /** Asks to cancel a running job; the answer says whether the cancel or an earlier outcome won. */
@@ -37,7 +45,14 @@ export async function requestCancel(
   ttlSeconds: number,
 ): Promise<CancelAnswer> {
   const now = Date.now();
-  const previous = await redis.set(flagKey(prefix, id), String(now), "EX", ttlSeconds, "NX", "GET");
+  const previous = await redis.set(
+    flagKey(prefix, id),
+    String(now),
+    "EX",
+    decisionTtl(ttlSeconds),
+    "NX",
+    "GET",
+  );
   if (previous === null) return { canceled: true, at: now };
   const at = canceledAt(previous);
   return at !== null
@@ -56,7 +71,7 @@ export async function decideJobOutcome(
   outcome: "succeeded" | "failed",
   ttlSeconds: number,
 ): Promise<boolean> {
-  const previous = await redis.set(flagKey(prefix, id), outcome, "EX", ttlSeconds, "NX", "GET");
+  const previous = await redis.set(flagKey(prefix, id), outcome, "EX", decisionTtl(ttlSeconds), "NX", "GET");
   // An earlier attempt's decision (a re-run after a lost lock) is not a cancel: only a cancel stops it.
   return canceledAt(previous) === null;
 }

@@ -7,7 +7,7 @@ import type { JobStatus } from "../job-view";
  * failed by BullMQ itself. The claim makes "every job ends exactly once" hold however many observers
  * see the same end. Kept for the retention period, like the job.
  */
-const endedKey = (prefix: string, id: string) => `${prefix}:job:${id}:ended`;
+export const endedKey = (prefix: string, id: string) => `${prefix}:job:${id}:ended`;
 
 export async function claimJobEnd(
   redis: Redis,
@@ -16,7 +16,8 @@ export async function claimJobEnd(
   status: Extract<JobStatus, "succeeded" | "failed" | "canceled">,
   ttlSeconds: number,
 ): Promise<boolean> {
-  return (await redis.set(endedKey(prefix, id), status, "EX", Math.max(1, ttlSeconds), "NX")) === "OK";
+  // At least a day, so a claim outlives any announcement path that could still see the same end.
+  return (await redis.set(endedKey(prefix, id), status, "EX", Math.max(86_400, ttlSeconds), "NX")) === "OK";
 }
 
 /** Forgets the claim with the job (delete, sweep). */

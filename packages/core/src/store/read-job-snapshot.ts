@@ -19,7 +19,10 @@ export async function readJobSnapshot(
 ): Promise<JobSnapshot | null> {
   const snapshot = await getJobSnapshot(queue, id);
   if (snapshot) {
-    if (snapshot.state === "active") snapshot.cancelRequestedAt = await cancelRequestedAt(redis, prefix, id);
+    // Not only while active: a running job canceled and then handed back to the queue (a lost lease,
+    // a retry) stays canceled for its owner until its dispatcher discards it.
+    if (snapshot.state !== "completed" && snapshot.state !== "failed")
+      snapshot.cancelRequestedAt = await cancelRequestedAt(redis, prefix, id);
     return snapshot;
   }
   const tomb = await readTombstone(redis, prefix, id);
