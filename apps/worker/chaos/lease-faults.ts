@@ -143,6 +143,13 @@ export async function runLeaseFaults(
   const notes = await injectLeaseFaults(lc, plan, opts.jobs);
   const subs = await submitting;
   const statuses = await settle(cluster, subs, { timeoutMs: opts.settleMs });
+  // The upstream counts a completion as its end is announced, just after the job's state moved:
+  // give the last ones a moment before reading (more than expected still shows, and fails the run).
+  const succeeded = [...statuses.values()].filter((st) => st === "succeeded").length;
+  await waitFor(async () => (await jobsDoneOf(cluster)) - doneBefore >= succeeded, {
+    timeoutMs: 10_000,
+    what: "the upstream's completion count to catch up",
+  }).catch(() => undefined); // a shortfall is what the caller asserts on
   const jobsDone = (await jobsDoneOf(cluster)) - doneBefore;
   // LEASE_DEBUG=<dir>: keep the workers' logs and the simulator's request log of every run.
   const debugDir = process.env.LEASE_DEBUG;

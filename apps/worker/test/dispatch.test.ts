@@ -31,7 +31,11 @@ describe("one job per GPU", () => {
     expect(reqs).toHaveLength(6);
     for (let i = 1; i < reqs.length; i++)
       expect(reqs[i]!.arrivedAt).toBeGreaterThanOrEqual(reqs[i - 1]!.finishedAt!);
-    const [state] = await cluster.upstreams();
+    // Counted as each end is announced, just after the job's state moved.
+    const state = await waitFor(async () => {
+      const [s] = await cluster!.upstreams();
+      return s?.jobs_done === 6 && s.busy === false ? s : null;
+    });
     expect(state).toMatchObject({ name: "gpu0", up: true, jobs_done: 6, busy: false });
   });
 

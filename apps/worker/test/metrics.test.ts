@@ -66,11 +66,17 @@ describe("metrics", () => {
     for (const id of [ok1, ok2, oom]) await cluster.waitFor(id);
 
     const workerUrl = workerMetricsUrl(cluster);
+    const gen = { kind: "generate", upstream: "gpu0" };
+    // A job's end is counted just after its state moves (JobEndings), so the scrape waits for both ends.
     const loaded = await waitFor(async () => {
       const w = await scrape(workerUrl);
-      return value(w, "zimage_gateway_upstream_model_loaded", { upstream: "gpu0" }) === 1 ? w : null;
+      const ended =
+        (value(w, "zimage_gateway_jobs_completed_total", gen) ?? 0) +
+        (value(w, "zimage_gateway_jobs_failed_total", { ...gen, reason: "upstream_out_of_memory" }) ?? 0);
+      return value(w, "zimage_gateway_upstream_model_loaded", { upstream: "gpu0" }) === 1 && ended >= 3
+        ? w
+        : null;
     });
-    const gen = { kind: "generate", upstream: "gpu0" };
     expect(value(loaded, "zimage_gateway_jobs_completed_total", gen)).toBe(2);
     expect(
       value(loaded, "zimage_gateway_jobs_failed_total", { ...gen, reason: "upstream_out_of_memory" }),
