@@ -9,9 +9,13 @@ const count = z.coerce.number().int().min(0).max(1_000_000);
 
 /** The simulator's settings; env names are documented in apps/zimage-sim/README.md. */
 const schema = z.object({
+  SIM_PROFILE: z.enum(["documented", "reference"]).default("documented"),
   SIM_HOST: z.string().min(1).default("127.0.0.1"),
   SIM_PORT: z.coerce.number().int().min(0).max(65535).default(8003),
   SIM_LOAD_MS: ms.default(3000),
+  SIM_T2I_LOAD_MS: ms.optional(),
+  SIM_EDIT_LOAD_MS: ms.optional(),
+  SIM_PUBLIC_HOST: z.url().optional(),
   SIM_BASE_MS: ms.default(1000),
   SIM_MS_PER_STEP_MEGAPIXEL: ms.default(20),
   SIM_FAULT_LOAD_FAILURES: count.default(0),
@@ -22,9 +26,13 @@ const schema = z.object({
 });
 
 export interface SimulatorConfig {
+  profile: "documented" | "reference";
   host: string;
   port: number;
   loadMs: number;
+  t2iLoadMs?: number;
+  editLoadMs?: number;
+  publicHost?: string;
   baseMs: number;
   msPerStepMegapixel: number;
   faults: Partial<Faults>;
@@ -44,9 +52,13 @@ export function loadSimulatorConfig(env: Record<string, string | undefined> = pr
   }
   const c = parsed.data;
   return {
+    profile: c.SIM_PROFILE,
     host: c.SIM_HOST,
     port: c.SIM_PORT,
     loadMs: c.SIM_LOAD_MS,
+    ...(c.SIM_T2I_LOAD_MS !== undefined && { t2iLoadMs: c.SIM_T2I_LOAD_MS }),
+    ...(c.SIM_EDIT_LOAD_MS !== undefined && { editLoadMs: c.SIM_EDIT_LOAD_MS }),
+    ...(c.SIM_PUBLIC_HOST !== undefined && { publicHost: c.SIM_PUBLIC_HOST.replace(/\/+$/, "") }),
     baseMs: c.SIM_BASE_MS,
     msPerStepMegapixel: c.SIM_MS_PER_STEP_MEGAPIXEL,
     faults: {

@@ -5,7 +5,10 @@ import { z } from "zod";
  * down as they fire, so a test can say "the next two loads fail" and then watch recovery.
  */
 export const faultsSchema = z.strictObject({
-  /** The next N model loads answer 500 "Model loading failed" (the model stays unloaded). */
+  /**
+   * The next N model loads fail, the model staying unloaded: 500 "Model loading failed" in the
+   * documented profile, "T2I Load Error: …" / "Edit Load Error: …" in the reference one.
+   */
   loadFailures: z.number().int().min(0).optional(),
   /** A request whose per-image pixel count exceeds this answers 500 "CUDA out of memory". */
   oomAbovePixels: z.number().int().min(1).nullable().optional(),

@@ -11,6 +11,9 @@ export interface RequestRecord {
   size: string | null;
 }
 
+/** The reference server's two models (shared/zimage-api.md, "two pipelines that evict each other"). */
+export type PipelineKind = "t2i" | "edit";
+
 export interface SimulatorStats {
   modelLoaded: boolean;
   loading: boolean;
@@ -24,6 +27,9 @@ export interface SimulatorStats {
   imageRequests: number;
   /** Image and unload requests, oldest first (bounded); health and status polls are not logged. */
   requests: RequestRecord[];
+  /** Reference profile only: successful loads per pipeline, and loads that evicted the other one. */
+  pipelineLoads?: Record<PipelineKind, number>;
+  evictions?: number;
 }
 
 const MAX_RECORDS = 1000;
@@ -44,6 +50,9 @@ export class SimulatedGpu {
   maxInFlight = 0;
   imageRequests = 0;
   requests: RequestRecord[] = [];
+  /** Set by the reference profile, whose two pipelines are counted apart; null in the documented one. */
+  pipelineLoads: Record<PipelineKind, number> | null = null;
+  evictions = 0;
   private nextId = 1;
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -101,6 +110,7 @@ export class SimulatedGpu {
       maxInFlight: this.maxInFlight,
       imageRequests: this.imageRequests,
       requests: this.requests.map((r) => ({ ...r })),
+      ...(this.pipelineLoads && { pipelineLoads: { ...this.pipelineLoads }, evictions: this.evictions }),
     };
   }
 
@@ -110,5 +120,7 @@ export class SimulatedGpu {
     this.requests = [];
     this.loads = 0;
     this.unloads = 0;
+    if (this.pipelineLoads) this.pipelineLoads = { t2i: 0, edit: 0 };
+    this.evictions = 0;
   }
 }

@@ -11,7 +11,7 @@ try {
 
 const sim = await startSimulator(config);
 process.stdout.write(
-  `${JSON.stringify({ level: 30, time: Date.now(), name: "zimage-sim", msg: `Z-Image simulator listening on ${sim.url}`, loadMs: config.loadMs, baseMs: config.baseMs, msPerStepMegapixel: config.msPerStepMegapixel, faults: config.faults })}\n`,
+  `${JSON.stringify({ level: 30, time: Date.now(), name: "zimage-sim", msg: `Z-Image simulator listening on ${sim.url}`, profile: config.profile, loadMs: config.loadMs, baseMs: config.baseMs, msPerStepMegapixel: config.msPerStepMegapixel, faults: config.faults })}\n`,
 );
 
 const stop = async () => {
