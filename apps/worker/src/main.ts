@@ -122,6 +122,8 @@ reconciler.start();
 const webhookSender = new WebhookSender({
   connection,
   prefix: config.QUEUE_PREFIX,
+  lockDurationMs: ms(config.LOCK_DURATION_SECONDS),
+  stalledIntervalMs: ms(config.STALLED_INTERVAL_SECONDS),
   jobs,
   signer: await ResultUrlSigner.create(connection, config.QUEUE_PREFIX, config.RESULT_URL_SECRET),
   publicUrl: config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://${config.HOST}:${config.PORT}`,

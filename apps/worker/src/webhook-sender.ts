@@ -24,6 +24,9 @@ import type { WorkerMetrics } from "./metrics";
 export interface WebhookSenderOptions {
   connection: Redis;
   prefix: string;
+  /** LOCK_DURATION_SECONDS and STALLED_INTERVAL_SECONDS, in ms. */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
   jobs: Queue;
   signer: ResultUrlSigner;
   /** Base of image URLs in payloads: PUBLIC_URL, or the api's own address. */
@@ -65,6 +68,10 @@ export class WebhookSender {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: 8,
+      // The same bounds as the dispatchers': a delivery whose worker died is retried within
+      // LOCK_DURATION + STALLED_INTERVAL, not BullMQ's default minute.
+      lockDuration: opts.lockDurationMs,
+      stalledInterval: opts.stalledIntervalMs,
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) =>
           retryDelayMs(opts.scheduleSeconds, attemptsMade, job?.id ?? ""),

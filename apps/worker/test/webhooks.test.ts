@@ -120,8 +120,9 @@ describe("webhooks", () => {
     await cluster.restartApi();
     await cluster.startWorker();
     receiver = await startReceiver(() => 200, port);
+    // A delivery in flight at the kill comes back within LOCK_DURATION + STALLED_INTERVAL (3 s here).
     await waitFor(() => receiver!.deliveries.length === 1, {
-      timeoutMs: 20_000,
+      timeoutMs: 30_000,
       what: "the delivery after restarts",
     });
     expect(JSON.parse(receiver.deliveries[0]!.body)).toMatchObject({ type: "job.succeeded", data: { id } });
