@@ -36,7 +36,7 @@ describe("lease spreading", () => {
         const o = await owners(cluster!);
         return o.every((x) => x !== "none") ? o : null;
       },
-      { timeoutMs: 25_000, what: "both leases taken" },
+      { timeoutMs: 15_000, what: "both leases taken" },
     );
     expect(new Set(taken).size).toBe(2);
   });

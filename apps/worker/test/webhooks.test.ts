@@ -122,7 +122,7 @@ describe("webhooks", () => {
     receiver = await startReceiver(() => 200, port);
     // A delivery in flight at the kill comes back within LOCK_DURATION + STALLED_INTERVAL (3 s here).
     await waitFor(() => receiver!.deliveries.length === 1, {
-      timeoutMs: 30_000,
+      timeoutMs: 20_000,
       what: "the delivery after restarts",
     });
     expect(JSON.parse(receiver.deliveries[0]!.body)).toMatchObject({ type: "job.succeeded", data: { id } });
