@@ -20,12 +20,8 @@ import type { Principal } from "./principal";
  * Announces a cancel that changed the job (webhook, event) — once per job: the end is claimed first,
  * so the dispatcher that later discards a canceled running job's result does not announce it again.
  */
-export async function announceCancel(
-  deps: JobDeps,
-  view: JobView,
-  data: JobData,
-  logger: Parameters<typeof reported>[0],
-): Promise<void> {
+export async function announceCancel(deps: JobDeps, view: JobView, data: JobData): Promise<void> {
+  const { logger } = deps;
   const first = await claimJobEnd(deps.redis, deps.prefix, view.id, "canceled", deps.retentionSeconds).catch(
     reported(logger, "job_end_claim", { jobId: view.id }),
   );

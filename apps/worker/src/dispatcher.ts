@@ -188,7 +188,13 @@ export class Dispatcher {
     await this.loop;
     clearTimeout(timer);
     await this.lifecycle.drain();
+    const held = this.lease.holding;
     await this.lease.release();
+    // Awaited, so the upstream no longer names this process before its connection closes.
+    if (held)
+      await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
+        owner: null,
+      }).catch(reported(this.log, "upstream_state_write"));
     await this.worker.close();
   }
 
@@ -264,10 +270,5 @@ export class Dispatcher {
   private onLeaseLost(): void {
     this.lifecycle.forgetGpuIdle();
     this.monitor.stop();
-    if (this.stopping) {
-      void updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
-        owner: null,
-      }).catch(reported(this.log, "upstream_state_write"));
-    }
   }
 }

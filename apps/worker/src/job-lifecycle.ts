@@ -6,7 +6,6 @@ import {
   encodeFailure,
   type JobData,
   type JobResult,
-  type Logger,
   markDispatched,
   markQueued,
   markServed,
@@ -14,37 +13,22 @@ import {
   reported,
   updateUpstreamState,
 } from "@zimage/core";
-import type { ObjectStore } from "@zimage/storage";
-import type { ZImageClient } from "@zimage/zimage-client";
 import { type Job, UnrecoverableError } from "bullmq";
-import type { Redis } from "ioredis";
 import type { IdleUnloader } from "./idle-unloader";
 import type { JobEndings } from "./job-endings";
 import { keepLock } from "./job-lock";
 import { type LeaseHolder, LeaseLostError } from "./lease-holder";
-import type { WorkerMetrics } from "./metrics";
-import {
-  type DispatchTimings,
-  type ProcessDeps,
-  requestImages,
-  saveImages,
-  type UpstreamAnswer,
-} from "./process-job";
-import type { UpstreamMonitor } from "./upstream-monitor";
+import { type ProcessDeps, requestImages, saveImages, type UpstreamAnswer } from "./process-job";
 
-export interface JobLifecycleOptions {
-  upstream: string;
-  client: ZImageClient;
-  store: ObjectStore;
-  redis: Redis;
-  prefix: string;
-  logger: Logger;
-  timings: DispatchTimings;
+/** What a job's request needs (ProcessDeps, less what each dispatch adds), and the units around it. */
+export interface JobLifecycleOptions
+  extends Pick<
+    ProcessDeps,
+    "upstream" | "client" | "store" | "redis" | "prefix" | "logger" | "timings" | "metrics" | "monitor"
+  > {
   lockDurationMs: number;
   /** RESULT_TTL: how long a job's outcome decision is kept. */
   retentionSeconds: number;
-  metrics: WorkerMetrics;
-  monitor: UpstreamMonitor;
   unloader: IdleUnloader;
   lease: LeaseHolder;
   endings: JobEndings;

@@ -135,7 +135,7 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
     if (changed) {
       opts.metrics.jobsCanceled.inc({ kind: view.kind });
       const { data } = await loadJob(opts.jobDeps, principalOf(res), view.id);
-      await announceCancel(opts.jobDeps, view, data, opts.logger);
+      await announceCancel(opts.jobDeps, view, data);
     }
     res.json(view);
   };
