@@ -68,6 +68,14 @@ export const configSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "comma-separated seconds, e.g. 5,30,120")
     .default("5,30,120,600,1800,3600,7200,14400,28800,43200"),
+  /** Consecutive failed attempts on one upstream that open its circuit breaker (0 = never). */
+  BREAKER_FAILURES: int(0, 1000).default(3),
+  /** How long an open breaker keeps its upstream out of rotation before one probe job. */
+  BREAKER_COOLDOWN_SECONDS: seconds(0.1, 86_400).default(30),
+  /** Pipeline-aware scheduling: at most this many jobs may be taken ahead of a skipped job (0 = FIFO). */
+  PIPELINE_WINDOW_JOBS: int(0, 1000).default(8),
+  /** ... and a job is skipped for at most this long. */
+  PIPELINE_WINDOW_SECONDS: seconds(0, 86_400).default(300),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: bool.optional(),
 });

@@ -1,8 +1,17 @@
+import type { UpstreamParamRules } from "./store/upstream-state";
+
 export interface UpstreamConfig {
   /** Short operator-chosen name used in logs, metrics and the job view (`upstream`). */
   name: string;
   /** Base URL of the Z-Image server, without a trailing slash. */
   url: string;
+  /**
+   * How each job kind is run, pinned by the operator (`;generate=sync|none`, `;edit=sync|async|none`);
+   * `auto` (the default) takes what discovery finds.
+   */
+  pin: { generate: "auto" | "sync" | "none"; edit: "auto" | "sync" | "async" | "none" };
+  /** Defaults and bounds for jobs this upstream runs (`;steps=8;steps_range=8-9;guidance=0`). */
+  params: UpstreamParamRules;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
@@ -32,6 +41,11 @@ export function parseUpstreams(spec: string): UpstreamConfig[] {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new Error(`upstream "${name}" URL must be http or https`);
     }
-    return { name, url: url.toString().replace(/\/+$/, "") };
+    return {
+      name,
+      url: url.toString().replace(/\/+$/, ""),
+      pin: { generate: "auto", edit: "auto" },
+      params: { defaults: {}, bounds: {} },
+    };
   });
 }

@@ -71,9 +71,14 @@ export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservatio
 export { findUnannouncedEnds } from "./unannounced-ends";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
 export {
+  type CircuitBreakerState,
   countUpstreamEvent,
+  type LoadedPipeline,
   readUpstreamStates,
   registerUpstream,
+  type UpstreamCapabilities,
+  type UpstreamModes,
+  type UpstreamParamRules,
   type UpstreamState,
   updateUpstreamState,
 } from "./upstream-state";

@@ -1,4 +1,51 @@
 import type { Redis } from "ioredis";
+import type { JobKind } from "../job-request";
+
+/**
+ * How an upstream runs each job kind: `sync` holds one request until the image is done
+ * (`/v1/images/generations`, `/v1/images/edits`); `async` submits a task and polls it
+ * (`/v1/images/async_edit` + `/v1/images/tasks/{id}`, the reference server's only edit path);
+ * null: it cannot run that kind.
+ */
+export interface UpstreamModes {
+  generate: "sync" | null;
+  edit: "sync" | "async" | null;
+}
+
+/** What an upstream was found to offer (issue #15: discovered on every reconnect, or pinned). */
+export interface UpstreamCapabilities extends UpstreamModes {
+  /** Where each mode came from: discovery, or the operator's pin in ZIMAGE_UPSTREAMS. */
+  source: { generate: "discovered" | "pinned"; edit: "discovered" | "pinned" };
+  /** How the routes were learned: the server's own `/openapi.json`, or probing each route. */
+  routes_from: "openapi" | "probe";
+  /** The image routes found, as `METHOD /path`. */
+  routes: string[];
+  /** `GET /v1/models` entries; `capabilities` is null when the server does not list them. */
+  models: Array<{ id: string; capabilities: string[] | null }>;
+  /** `/health` reports one model (`model_loaded`), one flag per pipeline, or neither. */
+  health_shape: "single" | "pipelines" | "unknown";
+  discovered_at: string;
+}
+
+/**
+ * Which pipeline is in VRAM: `all` for a single-model server whose model serves every kind,
+ * `none` when nothing is loaded, null when the server does not say.
+ */
+export type LoadedPipeline = JobKind | "all" | "none";
+
+export interface CircuitBreakerState {
+  state: "closed" | "open" | "half_open";
+  consecutive_failures: number;
+  opened_at: string | null;
+  /** When an open breaker lets one probe job through (half-open). */
+  retry_at: string | null;
+}
+
+/** Per-upstream parameter defaults and bounds set by the operator in ZIMAGE_UPSTREAMS. */
+export interface UpstreamParamRules {
+  defaults: { num_inference_steps?: number; guidance_scale?: number };
+  bounds: { num_inference_steps?: [number, number]; guidance_scale?: [number, number] };
+}
 
 /**
  * What the cluster knows about each upstream, written by the dispatcher that holds its lease and read
@@ -23,6 +70,11 @@ export interface UpstreamState {
   checked_at: string | null;
   /** Model ids from the upstream's `GET /v1/models`, read when it comes up; null until known. */
   models: string[] | null;
+  /** Null until the holder has discovered the upstream (after it first answers). */
+  capabilities: UpstreamCapabilities | null;
+  loaded_pipeline: LoadedPipeline | null;
+  breaker: CircuitBreakerState | null;
+  params: UpstreamParamRules | null;
 }
 
 const namesKey = (prefix: string) => `${prefix}:upstreams`;
@@ -33,7 +85,8 @@ type Patch = Partial<Omit<UpstreamState, "name" | "jobs_done" | "unloads">>;
 function encode(patch: Patch): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(patch))
-    out[k] = v === null || v === undefined ? "" : Array.isArray(v) ? JSON.stringify(v) : String(v);
+    out[k] =
+      v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
   return out;
 }
 
@@ -91,6 +144,10 @@ export async function readUpstreamStates(redis: Redis, prefix: string): Promise<
       last_error: str(h.last_error),
       checked_at: str(h.checked_at),
       models: modelList(h.models),
+      capabilities: jsonField<UpstreamCapabilities>(h.capabilities),
+      loaded_pipeline: (str(h.loaded_pipeline) as LoadedPipeline | null) ?? null,
+      breaker: jsonField<CircuitBreakerState>(h.breaker),
+      params: jsonField<UpstreamParamRules>(h.params),
     };
   });
 }
@@ -102,6 +159,17 @@ function modelList(v: string | undefined): string[] | null {
     return Array.isArray(parsed) ? parsed.filter((m): m is string => typeof m === "string") : null;
   } catch {
     // Unreadable model list: shown as unknown (null), like one never probed; the next probe rewrites it.
+    return null;
+  }
+}
+
+/** A JSON-valued field; unreadable reads as unknown (null), and the holder's next write repairs it. */
+function jsonField<T>(v: string | undefined): T | null {
+  if (!v) return null;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return parsed !== null && typeof parsed === "object" ? (parsed as T) : null;
+  } catch {
     return null;
   }
 }
