@@ -10,6 +10,7 @@ import {
   registerUpstream,
   reported,
   reportInternalError,
+  type UpstreamConfig,
   UpstreamLease,
   updateUpstreamState,
 } from "@zimage/core";
@@ -17,6 +18,7 @@ import type { ObjectStore } from "@zimage/storage";
 import type { ZImageClient } from "@zimage/zimage-client";
 import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { CircuitBreaker } from "./circuit-breaker";
 import { FetchPolicy } from "./fetch-policy";
 import { IdleUnloader } from "./idle-unloader";
 import { JobEndings } from "./job-endings";
@@ -27,7 +29,7 @@ import type { DispatchTimings } from "./process-job";
 import { UpstreamMonitor } from "./upstream-monitor";
 
 export interface DispatcherOptions {
-  upstream: { name: string; url: string };
+  upstream: Pick<UpstreamConfig, "name" | "url"> & Partial<Pick<UpstreamConfig, "pin" | "params">>;
   client: ZImageClient;
   store: ObjectStore;
   /** Shared connection for commands; BullMQ opens its own blocking connection from it. */
@@ -36,6 +38,8 @@ export interface DispatcherOptions {
   logger: Logger;
   timings: DispatchTimings;
   healthIntervalMs: number;
+  /** BREAKER_FAILURES and BREAKER_COOLDOWN_SECONDS (see CircuitBreaker). */
+  breaker: { failures: number; cooldownMs: number };
   idleUnloadMs: number;
   leaseTtlMs: number;
   /** See LeaseHolderOptions.share (LEASE_SPREAD_SECONDS). */
@@ -64,6 +68,7 @@ export class Dispatcher {
   private readonly unloader: IdleUnloader;
   private readonly policy: FetchPolicy;
   private readonly lifecycle: JobLifecycle;
+  private readonly breaker: CircuitBreaker;
   private readonly log: Logger;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -94,7 +99,26 @@ export class Dispatcher {
       prefix: opts.prefix,
       logger: this.log,
     };
-    this.monitor = new UpstreamMonitor({ ...common, intervalMs: opts.healthIntervalMs });
+    this.monitor = new UpstreamMonitor({
+      ...common,
+      intervalMs: opts.healthIntervalMs,
+      ...(opts.upstream.pin ? { pin: opts.upstream.pin } : {}),
+    });
+    this.breaker = new CircuitBreaker({
+      ...opts.breaker,
+      onChange: (state, reason) => {
+        const log = state.state === "open" ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
+        log(
+          { breaker: state.state, reason, retryAt: state.retry_at },
+          state.state === "open"
+            ? "circuit breaker open: no jobs go to this upstream until the cool-down ends"
+            : `circuit breaker ${state.state.replace("_", "-")}`,
+        );
+        void updateUpstreamState(opts.connection, opts.prefix, name, { breaker: state }).catch(
+          reported(this.log, "upstream_state_write"),
+        );
+      },
+    });
     this.unloader = new IdleUnloader({
       ...common,
       idleMs: opts.idleUnloadMs,
@@ -142,6 +166,9 @@ export class Dispatcher {
       unloader: this.unloader,
       lease: this.lease,
       endings,
+      params: opts.upstream.params,
+      onAttemptEnd: (failureCode) =>
+        failureCode === null ? this.breaker.success() : this.breaker.failureOf(failureCode),
     });
     opts.metrics.addUpstream({
       upstreamName: name,
@@ -152,6 +179,11 @@ export class Dispatcher {
               busy: this.monitor.busy,
               modelLoaded: this.monitor.modelLoaded === true,
               inFlight: this.monitor.busy ? 1 : 0,
+              pipelines: {
+                generate: this.monitor.pipelineLoaded("generate") === true,
+                edit: this.monitor.pipelineLoaded("edit") === true,
+              },
+              breakerOpen: this.breaker.current.state === "open",
             }
           : null,
     });
@@ -229,8 +261,13 @@ export class Dispatcher {
       await sleep(Math.min(1_000, this.opts.leaseTtlMs / 3));
       return;
     }
-    if (this.monitor.up !== true) {
+    // Down, or up but not yet discovered: nothing is known about how to run a job there.
+    if (this.monitor.up !== true || this.monitor.modes === null) {
       await sleep(Math.min(250, this.opts.healthIntervalMs));
+      return;
+    }
+    if (!this.breaker.allow()) {
+      await sleep(Math.max(10, Math.min(250, this.breaker.waitMs())));
       return;
     }
     const mode = await this.policy.mode();
@@ -260,6 +297,8 @@ export class Dispatcher {
     await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
       owner: this.lease.owner,
       lease_term: term,
+      breaker: this.breaker.current,
+      params: this.opts.upstream.params ?? null,
     });
     this.unloader.touch();
     this.monitor.start();

@@ -32,6 +32,10 @@ export interface JobLifecycleOptions
   unloader: IdleUnloader;
   lease: LeaseHolder;
   endings: JobEndings;
+  /** The operator's defaults and bounds for this upstream. */
+  params?: ProcessDeps["params"];
+  /** Each attempt's end, for the circuit breaker: null on success, else the job error code. */
+  onAttemptEnd?: (failureCode: string | null) => void;
 }
 
 type AnyJob = Job<JobData, JobResult>;
@@ -121,6 +125,7 @@ export class JobLifecycle {
         beforeSend: () => opts.lease.assertValid("sending a job to the GPU"),
       };
       const answer = await requestImages(job, deps, abort.signal);
+      opts.onAttemptEnd?.(null);
       // The GPU answered this dispatcher's request, so it is idle now (see ProcessDeps.gpuKnownIdle).
       if (term !== null && opts.lease.currentTerm === term) this.gpuIdle = { since: performance.now(), term };
       this.inFlight = null;
@@ -188,6 +193,7 @@ export class JobLifecycle {
       return;
     }
     const failure = decodeFailure((err as Error).message);
+    this.opts.onAttemptEnd?.(failure.code);
     const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (final) return await this.failFinally(job, token, failure, err as Error);
     await job.moveToFailed(err as Error, token, false);
@@ -270,6 +276,7 @@ export class JobLifecycle {
       monitor: opts.monitor,
       timings: opts.timings,
       metrics: opts.metrics,
+      params: opts.params,
     };
   }
 }

@@ -60,6 +60,7 @@ const dispatchers = config.upstreams.map(
         modelLoadRetryMs: ms(config.MODEL_LOAD_RETRY_SECONDS),
       },
       healthIntervalMs: ms(config.HEALTH_INTERVAL_SECONDS),
+      breaker: { failures: config.BREAKER_FAILURES, cooldownMs: ms(config.BREAKER_COOLDOWN_SECONDS) },
       idleUnloadMs: ms(config.IDLE_UNLOAD_SECONDS),
       leaseTtlMs: ms(config.LEASE_TTL_SECONDS),
       leaseShare,

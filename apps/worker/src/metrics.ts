@@ -4,7 +4,15 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 export interface UpstreamGaugeSource {
   upstreamName: string;
   /** Null when this process does not hold the upstream's lease: then it reports nothing for it. */
-  gaugeValues(): { up: boolean; busy: boolean; modelLoaded: boolean; inFlight: number } | null;
+  gaugeValues(): {
+    up: boolean;
+    busy: boolean;
+    modelLoaded: boolean;
+    inFlight: number;
+    /** Which job kinds' pipelines are in VRAM (both, for a single-model server with its model loaded). */
+    pipelines: { generate: boolean; edit: boolean };
+    breakerOpen: boolean;
+  } | null;
 }
 
 const OUTCOMES: Record<string, string> = {
@@ -114,6 +122,26 @@ export class WorkerMetrics {
       Number(v.modelLoaded),
     );
     gauge("upstream_in_flight", "Image requests in flight to the upstream", (v) => v.inFlight);
+    gauge(
+      "upstream_breaker_open",
+      "1 while the upstream's circuit breaker keeps it out of rotation",
+      (v) => Number(v.breakerOpen),
+    );
+    new Gauge({
+      name: `${METRIC_PREFIX}upstream_pipeline_loaded`,
+      help: "1 when the upstream reports the pipeline of this job kind in VRAM",
+      labelNames: ["upstream", "pipeline"],
+      registers,
+      collect() {
+        for (const s of sources) {
+          const v = s.gaugeValues();
+          for (const pipeline of ["generate", "edit"] as const) {
+            if (v) this.set({ upstream: s.upstreamName, pipeline }, Number(v.pipelines[pipeline]));
+            else this.remove({ upstream: s.upstreamName, pipeline });
+          }
+        }
+      },
+    });
   }
 
   addUpstream(source: UpstreamGaugeSource): void {

@@ -1,13 +1,16 @@
+import type { JobKind } from "@zimage/core";
 import type { ZImageClient } from "@zimage/zimage-client";
+import { healthSaysLoaded } from "./upstream-request";
 
 /**
  * While a request to a cold upstream runs, polls `/health` to see when the model becomes loaded.
  * That splits the request's time into load and inference and moves the job's phase from
- * `loading` to `generating` without the upstream telling us anything more.
+ * `loading` to `generating` without the upstream telling us anything more. On a two-pipeline server
+ * it waits for the job kind's own pipeline (the reference server's `t2i_loaded`/`edit_loaded`).
  */
 export function watchModelLoad(
   client: ZImageClient,
-  opts: { intervalMs: number; onLoaded: (loadMs: number) => void },
+  opts: { kind: JobKind; intervalMs: number; onLoaded: (loadMs: number) => void },
 ): { stop(): void } {
   const started = performance.now();
   let stopped = false;
@@ -18,7 +21,7 @@ export function watchModelLoad(
     // request itself reports a down upstream.
     const health = await client.health().catch(() => null);
     if (stopped) return;
-    if (health?.modelLoaded) {
+    if (healthSaysLoaded(health, opts.kind)) {
       opts.onLoaded(Math.round(performance.now() - started));
       return;
     }

@@ -3,6 +3,7 @@ import {
   type JobProgress,
   type JobResult,
   type Logger,
+  type UpstreamParamRules,
   probeImage,
   publishJobEvent,
   type ResultImage,
@@ -11,15 +12,17 @@ import {
   reported,
 } from "@zimage/core";
 import type { ObjectStore } from "@zimage/storage";
-import { type ImagesResponse, UpstreamModelLoadError, type ZImageClient } from "@zimage/zimage-client";
+import { type ImagesResponse, UpstreamTaskLostError, type ZImageClient } from "@zimage/zimage-client";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import type { EffectiveParams } from "./effective-params";
 import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
 import { LeaseLostError } from "./lease-holder";
 import { outcomeOf, type WorkerMetrics } from "./metrics";
 import { watchModelLoad } from "./model-load-watch";
 import { waitUntilIdle } from "./upstream-idle-wait";
 import type { UpstreamMonitor } from "./upstream-monitor";
+import { asLoadFailure, healthSaysLoaded, sendToUpstream } from "./upstream-request";
 
 export interface DispatchTimings {
   imageTimeoutMs: number;
@@ -53,6 +56,8 @@ export interface ProcessDeps {
   beforeSend?: () => void;
   /** The lease term this dispatch runs under (logged with it, so a late holder can be told apart). */
   leaseTerm?: number | null;
+  /** The operator's defaults and bounds for this upstream (ZIMAGE_UPSTREAMS). */
+  params?: UpstreamParamRules | undefined;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -86,6 +91,7 @@ export async function processJob(
 /** The upstream's answer to a job, before its images are stored. */
 export interface UpstreamAnswer {
   response: ImagesResponse;
+  effective: EffectiveParams;
   loadMs: number | null;
   elapsedMs: number;
 }
@@ -116,7 +122,9 @@ export async function requestImages(
     }).catch(reported(deps.logger, "job_event_publish", { jobId: job.id }));
   };
 
+  const kind = job.data.kind;
   let response: ImagesResponse | undefined;
+  let effective: EffectiveParams | undefined;
   let loadMs: number | null = 0;
   let elapsedMs = 0;
   let phaseSet: Promise<void> = Promise.resolve();
@@ -129,11 +137,13 @@ export async function requestImages(
       });
     }
     for (let loadAttempt = 0; !response; loadAttempt++) {
-      const knownWarm = loadAttempt === 0 && deps.gpuKnownIdle === true && deps.monitor.modelLoaded === true;
+      const knownWarm =
+        loadAttempt === 0 && deps.gpuKnownIdle === true && deps.monitor.pipelineLoaded(kind) === true;
       // Without an answer the job is treated as cold (its phase says loading until the model is seen).
+      // On a two-pipeline server, "loaded" means this job kind's pipeline: the other one is evicted.
       const health = knownWarm ? null : await deps.client.health().catch(() => null);
-      if (health?.modelLoaded != null) deps.monitor.modelLoaded = health.modelLoaded;
-      const cold = !knownWarm && health?.modelLoaded !== true;
+      if (health) deps.monitor.readPipelines(health);
+      const cold = !knownWarm && !healthSaysLoaded(health, kind);
       // A warm GPU starts at once: the phase is recorded while the request is already on its way.
       phaseSet = setPhase(cold ? "loading" : "generating");
       if (cold) await phaseSet;
@@ -142,32 +152,37 @@ export async function requestImages(
       const started = performance.now();
       const watch = cold
         ? watchModelLoad(deps.client, {
+            kind,
             intervalMs: timings.pollIntervalMs,
             onLoaded: (ms) => {
               loadMs = ms;
-              deps.monitor.setModelLoaded(true);
+              deps.monitor.pipelineUsed(kind);
               log.info({ loadMs: ms }, "upstream model loaded");
               void setPhase("generating");
             },
           })
         : null;
       try {
-        response = await sendToUpstream(job.data, deps, {
-          signal,
-          timeoutMs: cold ? timings.coldImageTimeoutMs : timings.imageTimeoutMs,
-        });
-        deps.monitor.setModelLoaded(true);
+        ({ response, effective } = await sendToUpstream(
+          job.data,
+          { ...deps, pollIntervalMs: timings.pollIntervalMs },
+          { signal, timeoutMs: cold ? timings.coldImageTimeoutMs : timings.imageTimeoutMs },
+        ));
+        deps.monitor.pipelineUsed(kind);
         deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: "success" });
-      } catch (err) {
+      } catch (caught) {
+        const loadFailure = asLoadFailure(caught, cold);
+        const err = loadFailure ?? caught;
         // Nothing was sent when the lease check refused, and an abort is ours, not the upstream's.
         if (!signal?.aborted && !(err instanceof LeaseLostError)) {
           const code = mapUpstreamFailure(err, job.data.params.size).failure.code;
           deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: outcomeOf(code) });
         }
-        if (err instanceof UpstreamModelLoadError)
-          deps.metrics.upstreamLoadFailures.inc({ upstream: deps.upstream });
+        // A failed load leaves nothing loaded; a forgotten task means the server restarted, cold.
+        if (loadFailure || err instanceof UpstreamTaskLostError) deps.monitor.setUnloaded();
+        if (loadFailure) deps.metrics.upstreamLoadFailures.inc({ upstream: deps.upstream });
         // The server retries the load on the next request (shared/zimage-api.md): wait and ask again.
-        if (err instanceof UpstreamModelLoadError && loadAttempt < timings.modelLoadRetries) {
+        if (loadFailure && loadAttempt < timings.modelLoadRetries) {
           deps.metrics.upstreamRetries.inc({ upstream: deps.upstream, reason: "model_load_failed" });
           log.warn(
             { retryInMs: timings.modelLoadRetryMs, loadAttempt: loadAttempt + 1 },
@@ -193,7 +208,7 @@ export async function requestImages(
     );
     throw toJobError(mapped);
   }
-  return { response: response!, loadMs, elapsedMs };
+  return { response: response!, effective: effective!, loadMs, elapsedMs };
 }
 
 /** The rest of a job once the GPU has answered: images into storage, timings recorded. */
@@ -203,7 +218,7 @@ export async function saveImages(
   deps: ProcessDeps,
 ): Promise<JobResult> {
   const log = jobLog(job, deps);
-  const { response, loadMs, elapsedMs } = answer;
+  const { response, loadMs, elapsedMs, effective } = answer;
   let images: ResultImage[];
   try {
     images = await storeImages(job, response, deps);
@@ -221,37 +236,11 @@ export async function saveImages(
   if (loadMs) deps.metrics.modelLoad.observe({ upstream: deps.upstream }, loadMs / 1000);
   deps.metrics.inference.observe({ kind: job.data.kind, upstream: deps.upstream }, inferenceMs / 1000);
   log.info({ images: images.length, elapsedMs, loadMs, inferenceMs }, "job succeeded");
-  return { images, upstream: deps.upstream, load_ms: loadMs, inference_ms: inferenceMs };
-}
-
-async function sendToUpstream(
-  data: JobData,
-  deps: ProcessDeps,
-  call: { signal?: AbortSignal | undefined; timeoutMs: number },
-): Promise<ImagesResponse> {
-  // The gateway always asks for inline base64: one round trip, and nothing left on the upstream's disk.
-  const { response_format: _ignored, ...params } = data.params;
-  const opts = call.signal
-    ? { signal: call.signal, timeoutMs: call.timeoutMs }
-    : { timeoutMs: call.timeoutMs };
-  if (data.kind === "generate") {
-    deps.beforeSend?.();
-    return deps.client.generate({ ...params, response_format: "b64_json" }, opts);
-  }
-  const input = data.input!;
-  const image = await deps.store.get(input.key);
-  // Nothing awaited between this check and the request leaving the process.
-  deps.beforeSend?.();
-  return deps.client.edit(
-    {
-      ...params,
-      image,
-      filename: input.filename,
-      contentType: input.contentType,
-      response_format: "b64_json",
-    },
-    opts,
-  );
+  // What the upstream really produced is the effective size (the reference server keeps an edit's
+  // input size and rounds generations down to multiples of 32).
+  const first = images[0];
+  const effective_params = { ...effective, size: first ? `${first.width}x${first.height}` : effective.size };
+  return { images, upstream: deps.upstream, load_ms: loadMs, inference_ms: inferenceMs, effective_params };
 }
 
 async function storeImages(

@@ -1,6 +1,16 @@
-import { type Logger, reported, updateUpstreamState } from "@zimage/core";
-import { modelIds, type ZImageClient } from "@zimage/zimage-client";
+import {
+  type JobKind,
+  type LoadedPipeline,
+  type Logger,
+  reported,
+  type UpstreamCapabilities,
+  type UpstreamConfig,
+  type UpstreamModes,
+  updateUpstreamState,
+} from "@zimage/core";
+import type { UpstreamHealth, ZImageClient } from "@zimage/zimage-client";
 import type { Redis } from "ioredis";
+import { applyPins } from "./upstream-capabilities";
 
 export interface UpstreamMonitorOptions {
   name: string;
@@ -9,23 +19,33 @@ export interface UpstreamMonitorOptions {
   prefix: string;
   intervalMs: number;
   logger: Logger;
+  /** The operator's pins (ZIMAGE_UPSTREAMS); discovery fills in what is `auto`. */
+  pin?: UpstreamConfig["pin"];
 }
 
 /**
  * Periodic `/health` probe of one upstream, run by the dispatcher holding its lease. An unreachable
  * upstream is marked down and gets no jobs until it answers again (jobs wait, they do not fail).
- * The model's loaded state comes from the same probe, so the idle unloader and the "prefer a warm
- * upstream" rule see what the server itself reports.
+ * Each time it comes up, what it offers is discovered again (a restarted server may be another
+ * build): its routes, models and health shape, hence how each job kind runs on it. Which pipeline
+ * is loaded comes from the same probe, so the idle unloader and the scheduling rules see what the
+ * server itself reports.
  */
 export class UpstreamMonitor {
   up: boolean | null = null;
+  /** Any pipeline in VRAM (null: the server does not say). */
   modelLoaded: boolean | null = null;
+  loadedPipeline: LoadedPipeline | null = null;
+  /** How each job kind runs here; null until discovered. */
+  modes: UpstreamModes | null = null;
+  capabilities: UpstreamCapabilities | null = null;
   /** Set while this dispatcher has a request in flight: a slow /health then is not an outage. */
   busy = false;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   /** Bumped by every start and stop, so a probe still in flight from an older start ends its chain. */
   private generation = 0;
+  private discovering: Promise<void> | null = null;
 
   constructor(private readonly opts: UpstreamMonitorOptions) {}
 
@@ -59,19 +79,79 @@ export class UpstreamMonitor {
     const cameUp = this.up !== true;
     if (cameUp) this.opts.logger.info("upstream is up");
     this.up = true;
-    // A restarted server may serve another model, so the list is read again each time it comes up.
-    if (cameUp) void this.readModels();
-    if (health.modelLoaded !== null) this.modelLoaded = health.modelLoaded;
-    await this.save({ up: true, model_loaded: this.modelLoaded, last_error: null });
+    // Not in service before its capabilities are known: the dispatcher fetches nothing until then.
+    if (cameUp || this.capabilities === null) await this.discover();
+    this.readPipelines(health);
+    await this.save({
+      up: true,
+      model_loaded: this.modelLoaded,
+      loaded_pipeline: this.loadedPipeline,
+      last_error: null,
+    });
   }
 
-  /** For `GET /v1/models` on the api; a server without the endpoint simply lists nothing. */
-  private async readModels(): Promise<void> {
+  /** Is the pipeline for `kind` loaded? null when the server does not say. */
+  pipelineLoaded(kind: JobKind): boolean | null {
+    const p = this.loadedPipeline;
+    if (p === null) return null;
+    return p === "all" || p === kind;
+  }
+
+  /** Reads one `/health` answer's model state into the monitor (published by the next save). */
+  readPipelines(health: UpstreamHealth): void {
+    if (health.modelLoaded !== null) this.modelLoaded = health.modelLoaded;
+    const { generate, edit } = health.pipelines;
+    if (health.shape === "single") this.loadedPipeline = health.modelLoaded ? "all" : "none";
+    else if (generate !== null && edit !== null)
+      this.loadedPipeline = generate && edit ? "all" : generate ? "generate" : edit ? "edit" : "none";
+  }
+
+  /** A request of `kind` just succeeded: its pipeline is loaded now (on a two-pipeline server, alone). */
+  pipelineUsed(kind: JobKind): void {
+    const single = this.capabilities?.health_shape !== "pipelines";
+    this.modelLoaded = true;
+    this.loadedPipeline = single ? "all" : kind;
+    void this.save({ model_loaded: true, loaded_pipeline: this.loadedPipeline });
+  }
+
+  /** The upstream unloaded, restarted or failed a load: nothing is known to be in VRAM. */
+  setUnloaded(): void {
+    this.modelLoaded = false;
+    this.loadedPipeline = "none";
+    void this.save({ model_loaded: false, loaded_pipeline: "none" });
+  }
+
+  private discover(): Promise<void> {
+    this.discovering ??= this.runDiscovery().finally(() => {
+      this.discovering = null;
+    });
+    return this.discovering;
+  }
+
+  private async runDiscovery(): Promise<void> {
     try {
-      const models = modelIds(await this.opts.client.models());
-      if (models.length > 0) await this.save({ models });
+      const found = await this.opts.client.discover();
+      const capabilities = applyPins(found, this.opts.pin, new Date());
+      this.capabilities = capabilities;
+      this.modes = { generate: capabilities.generate, edit: capabilities.edit };
+      this.opts.logger.info(
+        {
+          generate: capabilities.generate,
+          edit: capabilities.edit,
+          source: capabilities.source,
+          routesFrom: capabilities.routes_from,
+          healthShape: capabilities.health_shape,
+          models: capabilities.models.map((m) => m.id),
+        },
+        "upstream capabilities discovered",
+      );
+      await this.save({
+        capabilities,
+        models: capabilities.models.length > 0 ? capabilities.models.map((m) => m.id) : null,
+      });
     } catch (err) {
-      this.opts.logger.debug({ err }, "could not read the upstream's models");
+      // Not in service until discovery succeeds: the next probe tries again.
+      this.opts.logger.warn({ err: (err as Error).message }, "could not discover the upstream's capabilities");
     }
   }
 
@@ -83,8 +163,9 @@ export class UpstreamMonitor {
   }
 
   setModelLoaded(loaded: boolean): void {
-    this.modelLoaded = loaded;
-    void this.save({ model_loaded: loaded });
+    if (!loaded) return this.setUnloaded();
+    this.modelLoaded = true;
+    void this.save({ model_loaded: true });
   }
 
   private async save(patch: Parameters<typeof updateUpstreamState>[3]): Promise<void> {

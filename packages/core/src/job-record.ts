@@ -18,6 +18,11 @@ export interface JobData {
   /** Id of the API key that submitted the job (`local` in open local mode). */
   owner: string;
   params: JobParams;
+  /**
+   * Parameters the client did not give (their values in `params` are the gateway's defaults): an
+   * upstream with defaults of its own (ZIMAGE_UPSTREAMS `;steps=8`) uses those instead.
+   */
+  defaulted?: Array<"num_inference_steps" | "guidance_scale">;
   input?: InputImageRef;
   /** Where to deliver this job's state changes, and which ones. */
   webhook?: { url: string; events: Array<"queued" | "running" | "succeeded" | "failed" | "canceled"> };

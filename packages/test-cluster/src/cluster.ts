@@ -30,6 +30,7 @@ export interface JobView {
   error: { code: string; message: string; details?: unknown } | null;
   timings: Record<string, number | null>;
   completed_at: string | null;
+  effective_params?: Record<string, unknown> | null;
 }
 
 export interface Cluster {
@@ -62,6 +63,8 @@ export interface Cluster {
     opts?: { key?: string | undefined; body?: unknown },
   ): Promise<Response>;
   submit(body: Record<string, unknown>, key?: string): Promise<string>;
+  /** Submits an image-to-image job as a multipart upload of `image` (a PNG). */
+  submitEdit(fields: Record<string, string>, image: Buffer, key?: string): Promise<string>;
   /** Creates an API key through the admin endpoint (the cluster must run with ADMIN_API_KEY). */
   createKey(name: string): Promise<string>;
   view(id: string, key?: string): Promise<JobView>;
@@ -76,6 +79,8 @@ export interface ClusterOptions {
   sim?: SimulatorOptions;
   /** Upstream names → ports to use instead of the simulators started here (e.g. a port with nothing on it). */
   upstreamUrls?: string[];
+  /** Options appended to each upstream's ZIMAGE_UPSTREAMS entry, by index (e.g. `;edit=none`). */
+  upstreamOptions?: string[];
   env?: Record<string, string>;
 }
 
@@ -123,7 +128,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     REDIS_URL: redis.url,
     QUEUE_PREFIX: "cluster",
     DATA_DIR: dataDir,
-    ZIMAGE_UPSTREAMS: urls.map((u, i) => `gpu${i}=${u}`).join(","),
+    ZIMAGE_UPSTREAMS: urls.map((u, i) => `gpu${i}=${u}${opts.upstreamOptions?.[i] ?? ""}`).join(","),
     // Workers build the image links in webhook payloads from it.
     PUBLIC_URL: apiUrl,
     ...opts.env,
@@ -188,6 +193,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       const res = await request("POST", "/v1/admin/keys", { key: env.ADMIN_API_KEY, body: { name } });
       if (res.status !== 201) throw new Error(`creating a key answered ${res.status}: ${await res.text()}`);
       return ((await res.json()) as { key: string }).key;
+    },
+    submitEdit: async (fields, image, key) => {
+      const fd = new FormData();
+      for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+      fd.append("image", new Blob([new Uint8Array(image)], { type: "image/png" }), "input.png");
+      const res = await fetch(`${apiUrl}/v1/jobs`, {
+        method: "POST",
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+        body: fd,
+      });
+      if (res.status !== 202) throw new Error(`edit submit answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as JobView).id;
     },
     submit: async (body, key) => {
       const res = await request("POST", "/v1/jobs", { key, body });
