@@ -1,5 +1,11 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { type Cluster, type JobView, startCluster } from "@zimage/test-cluster";
 import { makePng, pngSize, waitFor } from "@zimage/testkit";
+import OpenAI, { toFile } from "openai";
 import type { SimulatorProfile } from "@zimage/zimage-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -10,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * each profile; only the facts that differ by profile are looked up per profile.
  */
 const LOAD_MS = 400;
+const ADMIN = "admin-key-for-the-profile-tests-0123456789";
+const root = resolve(import.meta.dirname, "../../..");
 
 const expected: Record<
   SimulatorProfile,
@@ -22,6 +30,11 @@ const expected: Record<
 
 describe.each(["documented", "reference"] as const)("against the %s server", (profile) => {
   let cluster: Cluster;
+  let key: string;
+  const submit = (body: Record<string, unknown>) => cluster.submit(body, key);
+  const submitEdit = (fields: Record<string, string>, image: Buffer) => cluster.submitEdit(fields, image, key);
+  const finished = (id: string, statuses?: string[], timeoutMs?: number) =>
+    cluster.waitFor(id, statuses, timeoutMs, key);
   const sim = () => cluster.sims[0]!;
   const imageRequests = () =>
     sim()
@@ -39,7 +52,7 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
     const seen: string[] = [];
     const view = await waitFor(
       async () => {
-        const v = await cluster.view(id);
+        const v = await cluster.view(id, key);
         if (v.phase && seen.at(-1) !== v.phase) seen.push(v.phase);
         return ["succeeded", "failed", "canceled"].includes(v.status) ? v : null;
       },
@@ -52,8 +65,9 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
     cluster = await startCluster({
       workers: 2,
       sim: { profile, loadMs: LOAD_MS, baseMs: 150 },
-      env: { IDLE_UNLOAD_SECONDS: "1" },
+      env: { IDLE_UNLOAD_SECONDS: "1", ADMIN_API_KEY: ADMIN },
     });
+    key = await cluster.createKey(`user-${profile}`);
     // Discovered once the lease holder has seen the upstream answer.
     await waitFor(async () => (await upstream()).capabilities !== null, { what: "capabilities discovered" });
   });
@@ -70,7 +84,7 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   });
 
   it("runs a text-to-image job to a downloadable PNG", async () => {
-    const v = await cluster.waitFor(await cluster.submit({ prompt: "a lighthouse", size: "256x192" }));
+    const v = await finished(await submit({ prompt: "a lighthouse", size: "256x192" }));
     expect(v.status).toBe("succeeded");
     const image = v.result!.images[0]!;
     const bytes = Buffer.from(await (await fetch(image.url)).arrayBuffer());
@@ -79,8 +93,8 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   });
 
   it("runs an image-to-image job from a real PNG upload, at the input's size", async () => {
-    const id = await cluster.submitEdit({ prompt: "the same, at night", n: "2" }, makePng(192, 128, 5));
-    const v = await cluster.waitFor(id);
+    const id = await submitEdit({ prompt: "the same, at night", n: "2" }, makePng(192, 128, 5));
+    const v = await finished(id);
     expect(v.status).toBe("succeeded");
     expect(v.result!.images).toHaveLength(2);
     for (const image of v.result!.images) {
@@ -95,9 +109,34 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
     expect((await upstream()).loaded_pipeline).toBe(expected[profile].loadedAfterEdit);
   });
 
+  it("edits through the official OpenAI SDK's images.edit", async () => {
+    const client = new OpenAI({ apiKey: key, baseURL: `${cluster.apiUrl}/v1`, maxRetries: 0 });
+    const res = await client.images.edit({
+      image: await toFile(makePng(96, 64, 3), "input.png", { type: "image/png" }),
+      prompt: "make it blue",
+      response_format: "b64_json",
+    });
+    expect(pngSize(Buffer.from(res.data![0]!.b64_json!, "base64"))).toEqual({ width: 96, height: 64 });
+  });
+
+  it("edits through the zimage CLI", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "zimage-profile-cli-"));
+    try {
+      await writeFile(join(dir, "in.png"), makePng(64, 96, 9));
+      await promisify(execFile)(
+        process.execPath,
+        [resolve(root, "apps/cli/bin/zimage.mjs"), "edit", "in.png", "as a woodcut", "-o", "out.png"],
+        { cwd: dir, env: { ...process.env, ZIMAGE_GATEWAY_URL: cluster.apiUrl, ZIMAGE_API_KEY: key }, timeout: 60_000 },
+      );
+      expect(pngSize(await readFile(join(dir, "out.png")))).toEqual({ width: 64, height: 96 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a cold job reports loading, then generating, with its load time", async () => {
     await coldGpu();
-    const { seen, view } = await phases(await cluster.submit({ prompt: "cold", size: "128x128" }));
+    const { seen, view } = await phases(await submit({ prompt: "cold", size: "128x128" }));
     expect(view.status).toBe("succeeded");
     expect(seen).toEqual(["loading", "generating"]);
     expect(view.timings.load_ms).toBeGreaterThanOrEqual(LOAD_MS * 0.8);
@@ -107,7 +146,7 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
     await coldGpu();
     const before = imageRequests().length;
     sim().setFaults({ loadFailures: 1 });
-    const v = await cluster.waitFor(await cluster.submit({ prompt: "load twice", size: "128x128" }));
+    const v = await finished(await submit({ prompt: "load twice", size: "128x128" }));
     expect(v.status).toBe("succeeded");
     expect(v.attempts).toBe(1);
     expect(imageRequests().length - before).toBe(2);
@@ -116,7 +155,7 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   it("out of memory fails the job with advice, without a retry", async () => {
     sim().setFaults({ oomAbovePixels: 200 * 200 });
     try {
-      const v = await cluster.waitFor(await cluster.submit({ prompt: "too big", size: "256x256" }));
+      const v = await finished(await submit({ prompt: "too big", size: "256x256" }));
       expect(v.status).toBe("failed");
       expect(v.error?.code).toBe("upstream_out_of_memory");
       expect(v.error?.message).toMatch(/smaller size/);
@@ -128,11 +167,11 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   it("a running job can be canceled; its result is never delivered", async () => {
     sim().setFaults({ latencyMs: 1_500 });
     try {
-      const id = await cluster.submit({ prompt: "never mind", size: "128x128" });
-      await cluster.waitFor(id, ["running"]);
-      const res = await cluster.request("POST", `/v1/jobs/${id}/cancel`);
+      const id = await submit({ prompt: "never mind", size: "128x128" });
+      await finished(id, ["running"]);
+      const res = await cluster.request("POST", `/v1/jobs/${id}/cancel`, { key });
       expect(res.status).toBe(200);
-      const v = await cluster.waitFor(id);
+      const v = await finished(id);
       expect(v.status).toBe("canceled");
       expect(v.result).toBeNull();
     } finally {
@@ -141,7 +180,7 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   });
 
   it("unloads an idle GPU and says so", async () => {
-    await cluster.waitFor(await cluster.submit({ prompt: "then rest", size: "128x128" }));
+    await finished(await submit({ prompt: "then rest", size: "128x128" }));
     const unloads = sim().stats().unloads;
     await waitFor(() => sim().stats().unloads > unloads, { timeoutMs: 15_000, what: "the idle unload" });
     await waitFor(async () => (await upstream()).loaded_pipeline === "none", { what: "state says none" });
@@ -150,13 +189,13 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   it("a job whose worker is killed mid-request completes once", async () => {
     sim().setFaults({ latencyMs: 1_500 });
     try {
-      const id = await cluster.submitEdit({ prompt: "survive" }, makePng(128, 96, 2));
-      await cluster.waitFor(id, ["running"]);
+      const id = await submitEdit({ prompt: "survive" }, makePng(128, 96, 2));
+      await finished(id, ["running"]);
       const before = imageRequests().length;
       await waitFor(() => sim().stats().inFlight > 0, { what: "the request to reach the simulator" });
       const victim = await waitFor(() => cluster.leaseHolder(), { what: "the lease holder" });
       await victim.stop("SIGKILL");
-      const v = await cluster.waitFor(id, ["succeeded", "failed"], 45_000);
+      const v = await finished(id, ["succeeded", "failed"], 45_000);
       expect(v.status).toBe("succeeded");
       expect(v.result!.images).toHaveLength(1);
       expect(imageRequests().length - before).toBeGreaterThanOrEqual(1);
