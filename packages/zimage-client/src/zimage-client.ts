@@ -5,6 +5,7 @@ import {
   requestTimeouts,
   resolveClientOptions,
 } from "./client-options";
+import { discoverCapabilities } from "./discover";
 import { downloadUrl } from "./download-url";
 import { asyncEditForm, editForm } from "./edit-form";
 import { runEditTask } from "./edit-via-task";
@@ -12,10 +13,12 @@ import { UpstreamProtocolError } from "./errors";
 import { displayUrl, type HttpAnswer, type HttpCall, httpCall } from "./http-call";
 import { assertOk } from "./http-error-from-answer";
 import { jsonBody, lenientBody } from "./json-body";
+import { modelInfos } from "./model-ids";
 import { parseImagesResponse } from "./parse-images-response";
 import { parseTaskId, parseTaskState } from "./task-state";
 import type {
   CallOptions,
+  DiscoveredCapabilities,
   EditRequest,
   EditViaTaskOptions,
   GenerateRequest,
@@ -124,6 +127,27 @@ export class ZImageClient {
       },
       opts,
     );
+  }
+
+  /**
+   * What this upstream offers (routes, models, `/health` shape) and how to run each job kind, found
+   * without GPU work. Throws when the upstream cannot be reached.
+   */
+  discover(): Promise<DiscoveredCapabilities> {
+    return discoverCapabilities({
+      call: (method, path, json) =>
+        this.call({
+          method,
+          url: this.url(path),
+          kind: "control",
+          ...(json !== undefined ? { headers: { "content-type": "application/json" }, body: json } : {}),
+        }),
+      models: async () => {
+        const answer = await this.call({ method: "GET", url: this.url("v1/models"), kind: "control" });
+        return answer.status >= 200 && answer.status < 300 ? modelInfos(lenientBody(answer)) : [];
+      },
+      healthShape: async () => (await this.health()).shape,
+    });
   }
 
   /** `GET /health`. Throws only when the server cannot be reached or does not answer in time. */
