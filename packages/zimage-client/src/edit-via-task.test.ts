@@ -84,7 +84,9 @@ describe("editViaTask against the reference simulator", () => {
     const first = await referenceSim({ baseMs: 2_000 });
     const client = clientFor(first.url);
     const editing = rejection(client.editViaTask(editRequest(), poll));
-    await waitFor(() => first.stats().requests.some((r) => r.path === "/v1/images/async_edit"), 5_000);
+    await waitFor(() => first.stats().requests.some((r) => r.path === "/v1/images/async_edit"), {
+      timeoutMs: 5_000,
+    });
     await first.close();
     // Down for several polls, then back on the same port with fresh memory: the polls refused
     // meanwhile are ridden out, and the server's answer tells what happened.
