@@ -1,19 +1,29 @@
-const LOCAL_HOSTS = new Set(["0.0.0.0", "localhost", "127.0.0.1", "[::]", "[::1]"]);
-
 /**
  * Where to fetch an image the upstream returned as a URL. Relative URLs resolve against the base
- * URL. Servers that build URLs from their bind address hand out `http://0.0.0.0:8003/...` or
- * `localhost`, which mean "me" only on the GPU box; those are redirected to the origin we reached
- * the server at.
+ * URL. An absolute URL on any other origin is rebased onto the base URL's origin and path prefix,
+ * keeping its own path and query, for two reasons:
+ * - the server builds result URLs from a host name it guesses for itself (the reference server's
+ *   `PUBLIC_HOST`, or its bind address `0.0.0.0`), which need not resolve from the gateway;
+ * - the gateway must never fetch from a host the upstream names (SSRF): only the configured
+ *   upstream is ever contacted.
  */
 export function downloadUrl(url: string, baseUrl: URL): URL {
   const resolved = new URL(url, baseUrl);
   if (resolved.protocol !== "http:" && resolved.protocol !== "https:") {
     throw new TypeError(`cannot download a ${resolved.protocol} URL`);
   }
-  if (LOCAL_HOSTS.has(resolved.hostname) && resolved.host !== baseUrl.host) {
-    resolved.protocol = baseUrl.protocol;
-    resolved.host = baseUrl.host;
-  }
-  return resolved;
+  if (resolved.origin === baseUrl.origin) return resolved;
+  // Behind a proxy (`http://proxy/zimage/`) the server's `/outputs/x.png` is `/zimage/outputs/x.png`;
+  // a server that already knows its public prefix is not given it twice.
+  const prefix = baseUrl.pathname.replace(/\/+$/, "");
+  const path =
+    prefix !== "" && (resolved.pathname === prefix || resolved.pathname.startsWith(`${prefix}/`))
+      ? resolved.pathname
+      : `${prefix}${resolved.pathname}`;
+  const rebased = new URL(baseUrl.origin);
+  rebased.username = baseUrl.username;
+  rebased.password = baseUrl.password;
+  rebased.pathname = path;
+  rebased.search = resolved.search;
+  return rebased;
 }

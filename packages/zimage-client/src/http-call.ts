@@ -68,7 +68,7 @@ function mediaType(header: string | string[] | undefined): string {
 }
 
 /** The URL as errors and logs show it: no credentials, in case an operator put them in the base URL. */
-function displayUrl(url: URL): string {
+export function displayUrl(url: URL): string {
   if (!url.username && !url.password) return url.toString();
   const copy = new URL(url);
   copy.username = "";

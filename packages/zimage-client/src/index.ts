@@ -9,14 +9,20 @@ export {
   requestTimeouts,
 } from "./client-options";
 export * from "./errors";
-export { modelIds } from "./model-ids";
+export { modelIds, modelInfos } from "./model-ids";
 export type {
   CallOptions,
+  DiscoveredCapabilities,
   EditRequest,
+  EditViaTaskOptions,
   GenerateRequest,
+  HealthShape,
   ImageData,
   ImagesResponse,
+  ModelInfo,
+  PipelineFlags,
   ResponseFormat,
+  TaskState,
   UpstreamHealth,
   UpstreamStatus,
   ZImageClientOptions,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { modelIds } from "./model-ids";
+import { modelIds, modelInfos } from "./model-ids";
 
 describe("modelIds", () => {
   it.each([
@@ -15,5 +15,32 @@ describe("modelIds", () => {
     [null, []],
   ])("reads %j as %j", (body, ids) => {
     expect(modelIds(body)).toEqual(ids);
+  });
+});
+
+describe("modelInfos", () => {
+  it("keeps capabilities listed as strings (the reference server's /v1/models)", () => {
+    const body = {
+      object: "list",
+      data: [
+        { id: "Tongyi-MAI/Z-Image", object: "model", capabilities: ["text-to-image"] },
+        { id: "Tongyi-MAI/Z-Image-Edit", object: "model", capabilities: ["image-to-image"] },
+      ],
+    };
+    expect(modelInfos(body)).toEqual([
+      { id: "Tongyi-MAI/Z-Image", capabilities: ["text-to-image"] },
+      { id: "Tongyi-MAI/Z-Image-Edit", capabilities: ["image-to-image"] },
+    ]);
+  });
+
+  it.each([[{ generations: true, edits: true }], [["text-to-image", 3]], ["text-to-image"], [undefined]])(
+    "reads capabilities %j as not listed",
+    (capabilities) => {
+      expect(modelInfos({ data: [{ id: "m", capabilities }] })).toEqual([{ id: "m", capabilities: null }]);
+    },
+  );
+
+  it("a bare id has no capabilities", () => {
+    expect(modelInfos(["m"])).toEqual([{ id: "m", capabilities: null }]);
   });
 });

@@ -60,11 +60,26 @@ export interface ImagesResponse {
   data: ImageData[];
 }
 
+/**
+ * Which pipelines are in VRAM. A single-model server (`model_loaded`) reports both flags equal,
+ * since its one model serves both kinds; the reference server has one flag per pipeline
+ * (`t2i_loaded`/`edit_loaded`, shared/zimage-api.md). null: the server does not say.
+ */
+export interface PipelineFlags {
+  generate: boolean | null;
+  edit: boolean | null;
+}
+
+/** How `/health` reports model state: one model, one flag per pipeline, or neither. */
+export type HealthShape = "single" | "pipelines" | "unknown";
+
 export interface UpstreamHealth {
   /** The server answered 2xx and its body does not report an unhealthy state. */
   ok: boolean;
-  /** Whether the model is in VRAM, when the body says so; null when it does not. */
+  /** Whether any pipeline is in VRAM; false when all it reports are unloaded, null when unknown. */
   modelLoaded: boolean | null;
+  pipelines: PipelineFlags;
+  shape: HealthShape;
   /** Parsed JSON body, or its text when it is not JSON. */
   raw: unknown;
 }
@@ -74,5 +89,43 @@ export interface UpstreamStatus {
   busy: boolean;
   /** The server's status string, or `"unknown"` when the body carries none. */
   status: string;
+  /** Per-pipeline flags when the status body carries them (the reference server's does). */
+  pipelines: PipelineFlags;
   raw: unknown;
+}
+
+/** One `GET /v1/models` entry; `capabilities` is null unless the server lists them as strings. */
+export interface ModelInfo {
+  id: string;
+  capabilities: string[] | null;
+}
+
+/**
+ * What `discover()` learned (core's `UpstreamCapabilities` without `source` and `discovered_at`,
+ * which the worker adds): how each job kind can run on this upstream, and the evidence.
+ */
+export interface DiscoveredCapabilities {
+  /** The server's own `/openapi.json`, or probing each route. */
+  routes_from: "openapi" | "probe";
+  /** The image routes found, as `METHOD /path`. */
+  routes: string[];
+  models: ModelInfo[];
+  health_shape: HealthShape;
+  generate: "sync" | null;
+  edit: "sync" | "async" | null;
+}
+
+/** `GET /v1/images/tasks/{id}`, normalised. `completed` carries the images as a sync call would. */
+export type TaskState =
+  | { status: "processing" }
+  | { status: "completed"; response: ImagesResponse }
+  | { status: "failed"; error: string };
+
+export interface EditViaTaskOptions {
+  /** Aborting stops polling and rejects with the signal's reason; the server's task runs on. */
+  signal?: AbortSignal;
+  /** Deadline for submit, polling and all: the image timeout a sync edit would get. */
+  timeoutMs: number;
+  /** Pause between polls of the task. */
+  pollIntervalMs: number;
 }

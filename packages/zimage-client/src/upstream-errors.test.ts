@@ -71,6 +71,48 @@ describe("upstream HTTP errors", () => {
     expect(isRetryable(err)).toBe(true);
   });
 
+  // The reference server's words (shared/zimage-api.md): "Model loading failed" never appears.
+  it.each([
+    "T2I Load Error: Repository Not Found for url",
+    "500: Edit Load Error: CUDA driver missing",
+    "something went wrong (t2i load error)",
+  ])('a 500 whose detail says "%s" is a model-load error', async (detail) => {
+    const { client } = await setup((_req, res) => sendJson(res, 500, { detail }));
+    const err = await failure(client.generate({ prompt: "x" }));
+    expect(err).toBeInstanceOf(UpstreamModelLoadError);
+    expect(err).toMatchObject({ code: "upstream_model_load_failed", retryable: true });
+  });
+
+  it("a load error in a 4xx is still the 4xx (only a 500 reports a failed load)", async () => {
+    const { client } = await setup((_req, res) => sendJson(res, 400, { detail: "Load Error: bad" }));
+    const err = await failure(client.generate({ prompt: "x" }));
+    expect(err.constructor).toBe(UpstreamHttpError);
+    expect(err).toMatchObject({ status: 400, code: "upstream_rejected" });
+  });
+
+  it.each([
+    ['{"detail":""}', "application/json"],
+    ['{"detail":null}', "application/json"],
+    ["{}", "application/json"],
+    ["", "text/plain"],
+    ["  \n", "text/plain"],
+  ])("a 500 with an empty detail (%j) is flagged emptyDetail", async (body, type) => {
+    const { client } = await setup((_req, res) => sendText(res, 500, type, body));
+    const err = await failure(client.generate({ prompt: "x" }));
+    expect(err.constructor).toBe(UpstreamHttpError);
+    expect(err).toMatchObject({ status: 500, code: "upstream_error", retryable: true, emptyDetail: true });
+  });
+
+  it.each([
+    [500, '{"detail":"boom"}', "application/json"],
+    [500, "Internal Server Error", "text/plain"],
+    [502, "", "text/plain"],
+  ])("a %i with body %j is not emptyDetail", async (status, body, type) => {
+    const { client } = await setup((_req, res) => sendText(res, status, type, body));
+    const err = await failure(client.generate({ prompt: "x" }));
+    expect(err).toMatchObject({ status, emptyDetail: false });
+  });
+
   it("a CUDA out-of-memory 500 is an out-of-memory error, not retryable at the same size", async () => {
     const { client } = await setup((_req, res) =>
       sendText(

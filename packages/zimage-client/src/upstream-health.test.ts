@@ -20,9 +20,49 @@ describe("upstreamHealth", () => {
     [{ model: { loaded: false } }, false],
     [{ model_status: "loaded" }, true],
     [{ model_status: "not_loaded" }, false],
-    [{ status: "ok" }, null],
-  ])("reads the model state from %j", (body, modelLoaded) => {
-    expect(upstreamHealth(answer(200, body))).toEqual({ ok: true, modelLoaded, raw: body });
+  ])("reads a single model's state from %j, for both pipelines", (body, loaded) => {
+    expect(upstreamHealth(answer(200, body))).toEqual({
+      ok: true,
+      modelLoaded: loaded,
+      pipelines: { generate: loaded, edit: loaded },
+      shape: "single",
+      raw: body,
+    });
+  });
+
+  it("a body without model state is shape unknown, every flag null", () => {
+    expect(upstreamHealth(answer(200, { status: "ok" }))).toEqual({
+      ok: true,
+      modelLoaded: null,
+      pipelines: { generate: null, edit: null },
+      shape: "unknown",
+      raw: { status: "ok" },
+    });
+  });
+
+  // The reference server's /health (shared/zimage-api.md): one flag per pipeline, no model_loaded.
+  it.each([
+    [{ t2i_loaded: true, edit_loaded: false }, { generate: true, edit: false }, true],
+    [{ t2i_loaded: false, edit_loaded: true }, { generate: false, edit: true }, true],
+    [{ t2i_loaded: false, edit_loaded: false }, { generate: false, edit: false }, false],
+    [{ t2i_loaded: false }, { generate: false, edit: null }, null],
+    [{ edit_loaded: true, t2i_loaded: "yes" }, { generate: null, edit: true }, true],
+    // Per-pipeline flags are the more precise report when a server sends both kinds.
+    [{ t2i_loaded: false, edit_loaded: true, model_loaded: false }, { generate: false, edit: true }, true],
+  ])("reads per-pipeline flags from %j", (flags, pipelines, modelLoaded) => {
+    const body = {
+      status: "ok",
+      t2i_model: "Tongyi-MAI/Z-Image",
+      edit_model: "Tongyi-MAI/Z-Image-Edit",
+      ...flags,
+    };
+    expect(upstreamHealth(answer(200, body))).toEqual({
+      ok: true,
+      modelLoaded,
+      pipelines,
+      shape: "pipelines",
+      raw: body,
+    });
   });
 
   it.each([[{ status: "error" }], [{ ok: false }], [{ healthy: false }]])(

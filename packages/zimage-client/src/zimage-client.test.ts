@@ -135,6 +135,8 @@ describe("ZImageClient against a stub upstream", () => {
     await expect(client.health()).resolves.toEqual({
       ok: true,
       modelLoaded: false,
+      pipelines: { generate: false, edit: false },
+      shape: "single",
       raw: { status: "healthy", model_loaded: false },
     });
     loaded = true;
@@ -147,20 +149,41 @@ describe("ZImageClient against a stub upstream", () => {
     await expect(client.health()).resolves.toEqual({
       ok: false,
       modelLoaded: null,
+      pipelines: { generate: null, edit: null },
+      shape: "unknown",
       raw: { detail: "starting" },
     });
     answer = [200, { status: "unhealthy" }];
     await expect(client.health()).resolves.toMatchObject({ ok: false });
     answer = [200, "OK"];
-    await expect(client.health()).resolves.toEqual({ ok: true, modelLoaded: null, raw: "OK" });
+    await expect(client.health()).resolves.toMatchObject({ ok: true, modelLoaded: null, raw: "OK" });
   });
 
   it("status is busy only while the server says generating", async () => {
     let status: unknown = { status: "generating" };
     const { stub, client } = await setup((_req, res) => sendJson(res, 200, status));
-    await expect(client.status()).resolves.toEqual({ busy: true, status: "generating", raw: status });
+    const unknown = { generate: null, edit: null };
+    await expect(client.status()).resolves.toEqual({
+      busy: true,
+      status: "generating",
+      pipelines: unknown,
+      raw: status,
+    });
     status = { status: "idle", model_loaded: true };
-    await expect(client.status()).resolves.toEqual({ busy: false, status: "idle", raw: status });
+    await expect(client.status()).resolves.toEqual({
+      busy: false,
+      status: "idle",
+      pipelines: { generate: true, edit: true },
+      raw: status,
+    });
+    // The reference server's status body: "generating" during a load too, one flag per pipeline.
+    status = { status: "generating", t2i_loaded: false, edit_loaded: true };
+    await expect(client.status()).resolves.toEqual({
+      busy: true,
+      status: "generating",
+      pipelines: { generate: false, edit: true },
+      raw: status,
+    });
     status = { state: "??" };
     await expect(client.status()).resolves.toMatchObject({ busy: false, status: "unknown" });
     expect(stub.requests.every((r) => r.path === "/v1/internal/status" && r.method === "GET")).toBe(true);

@@ -5,18 +5,25 @@ import {
   requestTimeouts,
   resolveClientOptions,
 } from "./client-options";
+import { discoverCapabilities } from "./discover";
 import { downloadUrl } from "./download-url";
-import { editForm } from "./edit-form";
+import { asyncEditForm, editForm } from "./edit-form";
+import { runEditTask } from "./edit-via-task";
 import { UpstreamProtocolError } from "./errors";
-import { type HttpAnswer, type HttpCall, httpCall } from "./http-call";
+import { displayUrl, type HttpAnswer, type HttpCall, httpCall } from "./http-call";
 import { assertOk } from "./http-error-from-answer";
 import { jsonBody, lenientBody } from "./json-body";
+import { modelInfos } from "./model-ids";
 import { parseImagesResponse } from "./parse-images-response";
+import { parseTaskId, parseTaskState } from "./task-state";
 import type {
   CallOptions,
+  DiscoveredCapabilities,
   EditRequest,
+  EditViaTaskOptions,
   GenerateRequest,
   ImagesResponse,
+  TaskState,
   UpstreamHealth,
   UpstreamStatus,
   ZImageClientOptions,
@@ -80,6 +87,69 @@ export class ZImageClient {
     return parseImagesResponse(jsonBody(answer), answer.upstreamUrl);
   }
 
+  /**
+   * `POST /v1/images/async_edit` (multipart: `image` and `prompt` only, all the reference server
+   * reads). Answers at once with the task to poll; the image timeout applies by default because
+   * the call carries the upload.
+   */
+  async asyncEdit(req: EditRequest, opts: CallOptions = {}): Promise<{ taskId: string }> {
+    const answer = await this.call({
+      ...opts,
+      method: "POST",
+      url: this.url("v1/images/async_edit"),
+      kind: "image",
+      headers: { accept: "application/json" },
+      body: asyncEditForm(req),
+    });
+    assertOk(answer);
+    return { taskId: parseTaskId(jsonBody(answer), answer.upstreamUrl) };
+  }
+
+  /** `GET /v1/images/tasks/{id}`: a control call. A failed task is returned, not thrown. */
+  async task(taskId: string, opts: CallOptions = {}): Promise<TaskState> {
+    const answer = await this.call({ ...opts, method: "GET", url: this.taskUrl(taskId), kind: "control" });
+    assertOk(answer);
+    return parseTaskState(jsonBody(answer), answer.upstreamUrl);
+  }
+
+  /**
+   * An edit on a server that only has the async pair: submit, poll every `pollIntervalMs` until done
+   * within `timeoutMs`. Throws UpstreamTaskLostError when the server forgot the task (restart),
+   * the classified error of a failed task, or UpstreamTimeoutError at the deadline.
+   */
+  editViaTask(req: EditRequest, opts: EditViaTaskOptions): Promise<ImagesResponse> {
+    return runEditTask(
+      {
+        submit: (callOpts) => this.asyncEdit(req, callOpts),
+        poll: (taskId, callOpts) => this.task(taskId, callOpts),
+        taskUrl: (taskId) => displayUrl(this.taskUrl(taskId)),
+        controlTimeoutMs: this.options.controlTimeoutMs,
+      },
+      opts,
+    );
+  }
+
+  /**
+   * What this upstream offers (routes, models, `/health` shape) and how to run each job kind, found
+   * without GPU work. Throws when the upstream cannot be reached.
+   */
+  discover(): Promise<DiscoveredCapabilities> {
+    return discoverCapabilities({
+      call: (method, path, json) =>
+        this.call({
+          method,
+          url: this.url(path),
+          kind: "control",
+          ...(json !== undefined ? { headers: { "content-type": "application/json" }, body: json } : {}),
+        }),
+      models: async () => {
+        const answer = await this.call({ method: "GET", url: this.url("v1/models"), kind: "control" });
+        return answer.status >= 200 && answer.status < 300 ? modelInfos(lenientBody(answer)) : [];
+      },
+      healthShape: async () => (await this.health()).shape,
+    });
+  }
+
   /** `GET /health`. Throws only when the server cannot be reached or does not answer in time. */
   async health(): Promise<UpstreamHealth> {
     return upstreamHealth(await this.call({ method: "GET", url: this.url("health"), kind: "control" }));
@@ -110,7 +180,11 @@ export class ZImageClient {
     return lenientBody(answer);
   }
 
-  /** Fetches an image returned with `response_format: "url"` (absolute, or relative to baseUrl). */
+  /**
+   * Fetches an image returned with `response_format: "url"` (absolute, or relative to baseUrl). An
+   * absolute URL on another origin is rebased onto baseUrl (see `downloadUrl`: the server guesses
+   * its own host name, and only the configured upstream is ever contacted).
+   */
   async download(url: string, opts: CallOptions = {}): Promise<Buffer> {
     const answer = await this.call({
       ...opts,
@@ -141,6 +215,10 @@ export class ZImageClient {
 
   private url(path: string): URL {
     return new URL(path, this.options.baseUrl);
+  }
+
+  private taskUrl(taskId: string): URL {
+    return this.url(`v1/images/tasks/${encodeURIComponent(taskId)}`);
   }
 
   private call(call: Call): Promise<HttpAnswer> {

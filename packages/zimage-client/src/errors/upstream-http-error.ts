@@ -4,6 +4,8 @@ export interface UpstreamHttpErrorInit {
   upstreamUrl: string;
   status: number;
   body: string;
+  /** See {@link UpstreamHttpError.emptyDetail}. */
+  emptyDetail?: boolean;
 }
 
 /**
@@ -13,6 +15,12 @@ export interface UpstreamHttpErrorInit {
 export class UpstreamHttpError extends UpstreamError {
   declare readonly status: number;
   declare readonly body: string;
+  /**
+   * A 500 that says nothing (`{"detail": ""}`, `{}` or no body). The reference server answers a
+   * failed model load this way when the exception has no text, so the worker counts it as a load
+   * failure when the pipeline was not loaded (issue #15); the client cannot know that on its own.
+   */
+  readonly emptyDetail: boolean;
 
   constructor(message: string, init: UpstreamHttpErrorInit, code?: UpstreamErrorCode, retryable?: boolean) {
     super(
@@ -22,6 +30,7 @@ export class UpstreamHttpError extends UpstreamError {
       init,
     );
     this.name = "UpstreamHttpError";
+    this.emptyDetail = init.emptyDetail ?? false;
   }
 }
 
