@@ -1,7 +1,5 @@
 import type { UpstreamCapabilities, UpstreamConfig } from "@zimage/core";
-
-/** What discovery finds, before the operator's pins are applied. */
-export type DiscoveredCapabilities = Omit<UpstreamCapabilities, "source" | "discovered_at">;
+import type { DiscoveredCapabilities } from "@zimage/zimage-client";
 
 const AUTO: UpstreamConfig["pin"] = { generate: "auto", edit: "auto" };
 
@@ -15,6 +13,7 @@ export function applyPins(
   pin: UpstreamConfig["pin"] = AUTO,
   at: Date,
 ): UpstreamCapabilities {
+  // Typed as core's record, so the client's discovery result and the stored shape cannot drift.
   const generate = pin.generate === "auto" ? found.generate : pin.generate === "none" ? null : pin.generate;
   const edit = pin.edit === "auto" ? found.edit : pin.edit === "none" ? null : pin.edit;
   return {

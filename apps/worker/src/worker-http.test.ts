@@ -30,7 +30,14 @@ it("logs and counts a scrape that fails, instead of a bare 500", async () => {
         broken = false;
         throw new Error("dispatcher state unreadable");
       }
-      return { up: true, busy: false, modelLoaded: true, inFlight: 0 };
+      return {
+        up: true,
+        busy: false,
+        modelLoaded: true,
+        inFlight: 0,
+        pipelines: { generate: true, edit: true },
+        breakerOpen: false,
+      };
     },
   });
   const { server, port } = await startWorkerHttp({
