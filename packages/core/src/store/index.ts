@@ -56,6 +56,7 @@ export { type JobEvent, jobEventsChannel, parseJobEvent, publishJobEvent } from 
 export { goneOwner, markGone } from "./job-gone";
 export { indexJob, listJobIds, unindexJobs } from "./job-index";
 export { createJobQueue, type JobQueueOptions } from "./job-queue";
+export { addPending, countPending, listPending, pendingSize, removePending } from "./pending-jobs";
 export {
   PIPELINE_SCAN_LIMIT,
   type PipelinePick,
@@ -63,7 +64,6 @@ export {
   pickNextJob,
   pipelineSkipKey,
 } from "./pipeline-pick";
-export { addPending, countPending, listPending, pendingSize, removePending } from "./pending-jobs";
 export {
   QUEUE_HISTORY_KEEP_MINUTES,
   type QueueDepthPoint,

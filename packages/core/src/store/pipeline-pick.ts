@@ -140,7 +140,11 @@ return {"hold", "", head, headKind}
  * `Worker.getNextJob`; another dispatcher may still take the job first (the caller checks what it
  * got).
  */
-export async function pickNextJob(redis: Redis, prefix: string, opts: PipelinePickOptions): Promise<PipelinePick> {
+export async function pickNextJob(
+  redis: Redis,
+  prefix: string,
+  opts: PipelinePickOptions,
+): Promise<PipelinePick> {
   const k = Number.isFinite(opts.windowJobs) ? Math.max(0, Math.floor(opts.windowJobs)) : 0;
   const t = Number.isFinite(opts.windowMs) ? Math.max(0, Math.floor(opts.windowMs)) : 0;
   const r = (await runScript(
