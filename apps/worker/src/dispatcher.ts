@@ -48,6 +48,8 @@ export interface DispatcherOptions {
   metrics: WorkerMetrics;
   webhooks: Queue<DeliveryData>;
   webhookSchedule: number[];
+  /** PIPELINE_WINDOW_JOBS and PIPELINE_WINDOW_SECONDS (see FetchPolicyOptions.pipelineWindow). */
+  pipelineWindow?: { jobs: number; ms: number };
 }
 
 /**
@@ -116,6 +118,7 @@ export class Dispatcher {
       prefix: opts.prefix,
       monitor: this.monitor,
       healthIntervalMs: opts.healthIntervalMs,
+      pipelineWindow: opts.pipelineWindow,
     });
     const endings = new JobEndings({
       redis: opts.connection,
@@ -233,7 +236,7 @@ export class Dispatcher {
       await sleep(Math.min(250, this.opts.healthIntervalMs));
       return;
     }
-    const mode = await this.policy.mode();
+    const mode = await this.policy.choose();
     if (mode === "hold") {
       await sleep(100);
       return;
@@ -246,7 +249,9 @@ export class Dispatcher {
       if (mode === "poll") await sleep(100);
       return;
     }
-    if (this.stopping) {
+    // Stopping, or a kind this upstream cannot run or should not load now (a race with another
+    // dispatcher's choice): back to the queue, uncounted.
+    if (this.stopping || !this.policy.accepts(job)) {
       await job.moveToWait(token);
       return;
     }

@@ -1,4 +1,10 @@
-import { type Logger, reported, updateUpstreamState } from "@zimage/core";
+import {
+  type LoadedPipeline,
+  type Logger,
+  reported,
+  type UpstreamModes,
+  updateUpstreamState,
+} from "@zimage/core";
 import { modelIds, type ZImageClient } from "@zimage/zimage-client";
 import type { Redis } from "ioredis";
 
@@ -20,6 +26,10 @@ export interface UpstreamMonitorOptions {
 export class UpstreamMonitor {
   up: boolean | null = null;
   modelLoaded: boolean | null = null;
+  /** Which pipeline the server has loaded (`all` for a single model); null: it does not say. */
+  loadedPipeline: LoadedPipeline | null = null;
+  /** How it runs each job kind (discovered or pinned); null until known: both kinds are tried. */
+  modes: UpstreamModes | null = null;
   /** Set while this dispatcher has a request in flight: a slow /health then is not an outage. */
   busy = false;
   private timer: NodeJS.Timeout | undefined;

@@ -69,8 +69,13 @@ interface SimUpstream {
   loads: number;
 }
 
-const upstream = (name: string, loaded: JobKind | null = null, runnable: JobKind[] = ["generate", "edit"]) =>
-  ({ name, runnable, loaded, taken: [], loads: 0 }) satisfies SimUpstream;
+function upstream(
+  name: string,
+  loaded: JobKind | null = null,
+  runnable: JobKind[] = ["generate", "edit"],
+): SimUpstream {
+  return { name, runnable, loaded, taken: [], loads: 0 };
+}
 
 /** One turn of one upstream: pick, then fetch; null when it holds or the queue is empty. */
 async function turn(s: Setup, u: SimUpstream, windowJobs: number, windowMs: number): Promise<PipelinePick> {

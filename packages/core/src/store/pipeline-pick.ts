@@ -73,6 +73,8 @@ local jobPrefix = ARGV[1]
 local runnable = {}
 for kind in string.gmatch(ARGV[2], "[^,]+") do runnable[kind] = true end
 local preferred = ARGV[3]
+-- A loaded pipeline of a kind this upstream does not run is no reason to skip anything.
+if not runnable[preferred] then preferred = "" end
 local K = tonumber(ARGV[4])
 local T = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])
