@@ -52,6 +52,8 @@ export interface DispatcherOptions {
   metrics: WorkerMetrics;
   webhooks: Queue<DeliveryData>;
   webhookSchedule: number[];
+  /** PIPELINE_WINDOW_JOBS and PIPELINE_WINDOW_SECONDS (see FetchPolicyOptions.pipelineWindow). */
+  pipelineWindow?: { jobs: number; ms: number };
 }
 
 /**
@@ -140,6 +142,7 @@ export class Dispatcher {
       prefix: opts.prefix,
       monitor: this.monitor,
       healthIntervalMs: opts.healthIntervalMs,
+      pipelineWindow: opts.pipelineWindow,
     });
     const endings = new JobEndings({
       redis: opts.connection,
@@ -270,7 +273,7 @@ export class Dispatcher {
       await sleep(Math.max(10, Math.min(250, this.breaker.waitMs())));
       return;
     }
-    const mode = await this.policy.mode();
+    const mode = await this.policy.choose();
     if (mode === "hold") {
       await sleep(100);
       return;
@@ -283,7 +286,9 @@ export class Dispatcher {
       if (mode === "poll") await sleep(100);
       return;
     }
-    if (this.stopping) {
+    // Stopping, or a kind this upstream cannot run or should not load now (a race with another
+    // dispatcher's choice): back to the queue, uncounted.
+    if (this.stopping || !this.policy.accepts(job)) {
       await job.moveToWait(token);
       return;
     }

@@ -71,6 +71,7 @@ const dispatchers = config.upstreams.map(
       metrics,
       webhooks,
       webhookSchedule: config.webhookSchedule,
+      pipelineWindow: { jobs: config.PIPELINE_WINDOW_JOBS, ms: ms(config.PIPELINE_WINDOW_SECONDS) },
     }),
 );
 

@@ -58,6 +58,13 @@ export { indexJob, listJobIds, unindexJobs } from "./job-index";
 export { createJobQueue, type JobQueueOptions } from "./job-queue";
 export { addPending, countPending, listPending, pendingSize, removePending } from "./pending-jobs";
 export {
+  PIPELINE_SCAN_LIMIT,
+  type PipelinePick,
+  type PipelinePickOptions,
+  pickNextJob,
+  pipelineSkipKey,
+} from "./pipeline-pick";
+export {
   QUEUE_HISTORY_KEEP_MINUTES,
   type QueueDepthPoint,
   readQueueHistory,
