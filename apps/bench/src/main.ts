@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { addedLatency } from "./added-latency";
 import { type DispatchRun, dispatchOverhead } from "./dispatch-overhead";
 import { fanOut } from "./fan-out";
+import { ECONOMY_DEFAULTS, economySection, gpuEconomy, gpuEconomyCli } from "./gpu-economy";
 import { machine } from "./machine";
 import { scale } from "./scale";
 import { fmt, spread } from "./stats";
@@ -11,15 +12,20 @@ import { statusPolling } from "./status-polling";
 import { submitThroughput } from "./submit-throughput";
 
 /**
- * `pnpm bench [--quick] [--only dispatch,submit,polling,scale,fanout,latency]`: starts its own Redis,
+ * `pnpm bench [--quick] [--only dispatch,submit,polling,scale,fanout,latency,economy]`: starts its own Redis,
  * simulators, api and workers on loopback for each measurement and writes the report (BENCHMARKS.md
  * for a full run, .data/bench/BENCHMARKS.quick.md for --quick).
+ * `pnpm bench gpu-economy [flags]` runs the GPU economy scenario alone (flags in gpu-economy.ts).
  */
+if (process.argv[2] === "gpu-economy") {
+  await gpuEconomyCli(process.argv.slice(3));
+  process.exit(0);
+}
 const { values } = parseArgs({
   options: { quick: { type: "boolean" }, only: { type: "string" }, out: { type: "string" } },
 });
 const quick = values.quick === true;
-const only = new Set((values.only ?? "dispatch,submit,polling,scale,fanout,latency").split(","));
+const only = new Set((values.only ?? "dispatch,submit,polling,scale,fanout,latency,economy").split(","));
 const root = resolve(import.meta.dirname, "../../..");
 const out = resolve(root, values.out ?? (quick ? ".data/bench/BENCHMARKS.quick.md" : "BENCHMARKS.md"));
 
@@ -32,6 +38,7 @@ const plan = quick
       scaleJobs: 5_000,
       subscribers: 200,
       latencyRuns: 5,
+      economy: { jobs: 24, bursts: 2 },
     }
   : {
       runs: 3,
@@ -41,6 +48,7 @@ const plan = quick
       scaleJobs: 100_000,
       subscribers: 1_000,
       latencyRuns: 15,
+      economy: { jobs: ECONOMY_DEFAULTS.trace.jobs, bursts: ECONOMY_DEFAULTS.trace.bursts },
     };
 
 const started = Date.now();
@@ -150,6 +158,12 @@ One job at a time on an idle system with a warm GPU (100 ms per image): time fro
 | added latency, median (min–max) |
 |---|
 | ${fmt(added, 1, " ms")} |`);
+}
+
+if (only.has("economy")) {
+  const o = { ...ECONOMY_DEFAULTS, trace: { ...ECONOMY_DEFAULTS.trace, ...plan.economy } };
+  const r = await gpuEconomy(o, log);
+  sections.push(economySection(r.markdown).trimEnd());
 }
 
 const command = `npx -y pnpm@10 bench${quick ? " --quick" : ""}${values.only ? ` --only ${values.only}` : ""}`;
