@@ -31,7 +31,7 @@ describe("loadConfig", () => {
 
   it("parses ZIMAGE_UPSTREAMS into named upstreams", () => {
     const cfg = loadConfig({ ZIMAGE_UPSTREAMS: "gpu0=http://10.0.0.5:8003/, gpu1=https://gpu1.lan" });
-    expect(cfg.upstreams).toEqual([
+    expect(cfg.upstreams).toMatchObject([
       { name: "gpu0", url: "http://10.0.0.5:8003" },
       { name: "gpu1", url: "https://gpu1.lan" },
     ]);
@@ -42,6 +42,10 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=ftp://x" })).toThrow(/ZIMAGE_UPSTREAMS.*http or https/);
     expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=http://x,a=http://y" })).toThrow(/used twice/);
     expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=not a url" })).toThrow(/invalid URL/);
+    // The value is not echoed: a URL may carry credentials.
+    expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=http://u:hunter2@x;steps=0" })).toThrow(
+      /^(?![\s\S]*hunter2)[\s\S]*option "steps"/,
+    );
   });
 
   it("parses the webhook policy and retry schedule", () => {

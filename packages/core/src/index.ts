@@ -46,7 +46,7 @@ export { QUEUES } from "./queues";
 export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";
-export { parseUpstreams, type UpstreamConfig } from "./upstreams";
+export { displayUrl, parseUpstreams, type UpstreamConfig } from "./upstreams";
 export { type EventView, eventView, snapshotAtEvent, withImageUrls } from "./webhook-event-view";
 export { createWebhookQueue, type DeliveryData, deliveryAttempts, notifyWebhook } from "./webhook-queue";
 export { checkWebhookUrl, type WebhookUrlPolicy } from "./webhook-url-guard";
