@@ -1,10 +1,12 @@
 export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } from "./config";
+export { type EffectiveParams, effectiveParamsSchema } from "./effective-params";
 export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
 export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
 export { internalErrors, reported, reportInternalError } from "./internal-errors";
 export { decodeFailure, encodeFailure } from "./job-failure";
 export type {
+  DefaultableParam,
   InputImageRef,
   JobData,
   JobFailure,
