@@ -4,6 +4,7 @@ export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
 export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
 export { internalErrors, reported, reportInternalError } from "./internal-errors";
+export { loadAhead } from "./job-eta";
 export { decodeFailure, encodeFailure } from "./job-failure";
 export type {
   DefaultableParam,
