@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, configSchema, loadConfig } from "./config";
 
 describe("loadConfig", () => {
   it("applies the documented defaults when nothing is set", () => {
@@ -60,5 +61,11 @@ describe("loadConfig", () => {
 
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "" }).PORT).toBe(8080);
+  });
+
+  it("has every variable in the README's configuration table", () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const documented = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    expect(Object.keys(configSchema.shape).filter((k) => !documented.has(k))).toEqual([]);
   });
 });
