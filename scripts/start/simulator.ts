@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import type { Config } from "@zimage/core";
+import { type Config, displayUrl } from "@zimage/core";
 import { say } from "./log";
 import { nodePart } from "./node-part";
 import type { Supervisor } from "./supervisor";
@@ -35,7 +35,7 @@ export async function ensureUpstreams(
   opts: { root: string; config: Config; upstreams: string | undefined; simPort: number },
 ): Promise<string | null> {
   if (opts.upstreams) {
-    const list = opts.config.upstreams.map((u) => `${u.name}=${u.url}`).join(", ");
+    const list = opts.config.upstreams.map((u) => `${u.name}=${displayUrl(u.url)}`).join(", ");
     say("start", `upstreams from ZIMAGE_UPSTREAMS: ${list}`);
     return opts.upstreams;
   }

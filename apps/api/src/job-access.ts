@@ -9,6 +9,7 @@ import {
   type JobSnapshot,
   type JobView,
   type Logger,
+  loadAhead,
   queuePosition,
   type ResultUrlSigner,
   readJobSnapshot,
@@ -73,9 +74,8 @@ export async function viewOf(deps: JobDeps, snapshot: JobSnapshot, baseUrl: stri
       readUpstreamStates(deps.redis, deps.prefix),
     ]);
     position = pos;
-    const allCold = upstreams.length > 0 && upstreams.every((u) => u.model_loaded !== true);
     const runningFor = running && snapshot.processedOn ? Date.now() - snapshot.processedOn : null;
-    etaSeconds = estimateEta(stats, position, runningFor, allCold);
+    etaSeconds = estimateEta(stats, position, runningFor, loadAhead(upstreams, snapshot.data.kind));
   }
   const expires = Math.floor(Date.now() / 1000 + deps.resultUrlTtlSeconds);
   const imageUrl = (id: string, i: number) =>

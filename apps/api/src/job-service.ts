@@ -8,6 +8,7 @@ import {
   coerceFormFields,
   confirmIdempotencyKey,
   countPending,
+  type DefaultableParam,
   deleteTombstone,
   describeIssues,
   editRequestSchema,
@@ -25,6 +26,7 @@ import {
   notifyWebhook,
   probeImage,
   publishJobEvent,
+  readUpstreamStates,
   releaseIdempotencyKey,
   releaseSubmit,
   reported,
@@ -39,6 +41,7 @@ import { type JobDeps, loadJob, viewOf } from "./job-access";
 import { fairShareRebases, fairShareSaturated } from "./metrics";
 import type { Principal } from "./principal";
 import type { SubmitLimiter } from "./submit-limiter";
+import { checkAdmission } from "./upstream-admission";
 
 export interface UploadedFile {
   buffer: Buffer;
@@ -94,6 +97,7 @@ export class JobService {
       kind: "generate" as const,
       owner: opts.principal.id,
       params,
+      defaulted: leftOut(body as Record<string, unknown>),
       ...(await this.webhookOf(webhook)),
     };
     return this.submit(data, null, opts);
@@ -104,11 +108,8 @@ export class JobService {
     file: UploadedFile | undefined,
     opts: SubmitOptions,
   ): Promise<Submitted> {
-    const {
-      kind: _kind,
-      webhook,
-      ...params
-    } = validate(editRequestSchema, coerceFormFields(webhookFields(fields)));
+    const form = coerceFormFields(webhookFields(fields));
+    const { kind: _kind, webhook, ...params } = validate(editRequestSchema, form);
     if (!file) throw new GatewayError("invalid_request", 'an image file is required in the "image" field');
     const info = probeImage(file.buffer);
     const ext = info.type === "image/png" ? "png" : "jpg";
@@ -121,7 +122,13 @@ export class JobService {
       height: info.height,
     };
     return this.submit(
-      { kind: "edit", owner: opts.principal.id, params, ...(await this.webhookOf(webhook)) },
+      {
+        kind: "edit",
+        owner: opts.principal.id,
+        params,
+        defaulted: leftOut(form),
+        ...(await this.webhookOf(webhook)),
+      },
       { ...input, buffer: file.buffer, ext },
       opts,
     );
@@ -158,6 +165,8 @@ export class JobService {
     const timestamp = Date.now();
     let queued: JobData | undefined;
     try {
+      // Before anything is reserved: a job no upstream can run is refused, not queued to fail later.
+      checkAdmission(await readUpstreamStates(redis, prefix), data);
       reservation = await this.reserve(principal, id, timestamp);
       let input: InputImageRef | undefined;
       if (upload) {
@@ -332,20 +341,20 @@ export class JobService {
    */
   async retry(id: string, opts: SubmitOptions): Promise<Submitted> {
     const { data } = await loadJob(this.deps, opts.principal, id);
-    if (data.kind === "generate" || !data.input) {
-      return this.submit({ kind: data.kind, owner: opts.principal.id, params: data.params }, null, opts);
-    }
+    const again = {
+      kind: data.kind,
+      owner: opts.principal.id,
+      params: data.params,
+      defaulted: data.defaulted,
+    };
+    if (data.kind === "generate" || !data.input) return this.submit(again, null, opts);
     const { input } = data;
     const buffer = await this.deps.store.get(input.key).catch(() => {
       throw new GatewayError("input_gone", "the job's input image is no longer stored; submit it again");
     });
     const { key: _key, bytes: _bytes, ...meta } = input;
     const ext = input.contentType === "image/png" ? "png" : "jpg";
-    return this.submit(
-      { kind: "edit", owner: opts.principal.id, params: data.params },
-      { ...meta, buffer, ext },
-      opts,
-    );
+    return this.submit(again, { ...meta, buffer, ext }, opts);
   }
 
   /**
@@ -436,6 +445,11 @@ export class JobService {
     });
     return { stream, size, sha256: image.sha256, filename: `${id}-${i}.png` };
   }
+}
+
+/** The fields an upstream may default that the request left out (JobData.defaulted). */
+function leftOut(fields: Record<string, unknown>): DefaultableParam[] {
+  return (["num_inference_steps", "guidance_scale"] as const).filter((f) => fields[f] === undefined);
 }
 
 /** Multipart forms send the webhook as `webhook_url` and `webhook_events` (comma-separated). */

@@ -287,7 +287,8 @@ describe("web console", () => {
     await page.getByRole("heading", { name: "Admin", level: 1 }).waitFor();
     const row = page.locator('tr[data-upstream="gpu0"]');
     await row.waitFor();
-    // Columns after the name: Up, Busy, Model, Current job, Last unload.
+    // Columns after the name: Up, Busy, Model, Current job, Last unload, Pipeline loaded, Text-to-image,
+    // Image-to-image, Breaker, Defaults.
     const model = row.locator("td").nth(2);
     const currentJob = row.locator("td").nth(3);
     // Wait for the earlier tests' idle unload, then load it again with a job.

@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, configSchema, loadConfig } from "./config";
 
 describe("loadConfig", () => {
   it("applies the documented defaults when nothing is set", () => {
@@ -31,7 +32,7 @@ describe("loadConfig", () => {
 
   it("parses ZIMAGE_UPSTREAMS into named upstreams", () => {
     const cfg = loadConfig({ ZIMAGE_UPSTREAMS: "gpu0=http://10.0.0.5:8003/, gpu1=https://gpu1.lan" });
-    expect(cfg.upstreams).toEqual([
+    expect(cfg.upstreams).toMatchObject([
       { name: "gpu0", url: "http://10.0.0.5:8003" },
       { name: "gpu1", url: "https://gpu1.lan" },
     ]);
@@ -42,6 +43,10 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=ftp://x" })).toThrow(/ZIMAGE_UPSTREAMS.*http or https/);
     expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=http://x,a=http://y" })).toThrow(/used twice/);
     expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=not a url" })).toThrow(/invalid URL/);
+    // The value is not echoed: a URL may carry credentials.
+    expect(() => loadConfig({ ZIMAGE_UPSTREAMS: "a=http://u:hunter2@x;steps=0" })).toThrow(
+      /^(?![\s\S]*hunter2)[\s\S]*option "steps"/,
+    );
   });
 
   it("parses the webhook policy and retry schedule", () => {
@@ -56,5 +61,11 @@ describe("loadConfig", () => {
 
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "" }).PORT).toBe(8080);
+  });
+
+  it("has every variable in the README's configuration table", () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const documented = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    expect(Object.keys(configSchema.shape).filter((k) => !documented.has(k))).toEqual([]);
   });
 });

@@ -119,7 +119,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       upstreams = parseUpstreams(ZIMAGE_UPSTREAMS);
     } catch (err) {
       throw new ConfigError([
-        `ZIMAGE_UPSTREAMS=${JSON.stringify(ZIMAGE_UPSTREAMS)}: ${(err as Error).message}`,
+        // The value is not repeated: its URLs may carry credentials (parseUpstreams names the entry).
+        `ZIMAGE_UPSTREAMS: ${(err as Error).message}`,
       ]);
     }
   }

@@ -1,10 +1,13 @@
 export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } from "./config";
+export { type EffectiveParams, effectiveParamsSchema } from "./effective-params";
 export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
 export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
 export { internalErrors, reported, reportInternalError } from "./internal-errors";
+export { loadAhead } from "./job-eta";
 export { decodeFailure, encodeFailure } from "./job-failure";
 export type {
+  DefaultableParam,
   InputImageRef,
   JobData,
   JobFailure,
@@ -46,7 +49,7 @@ export { QUEUES } from "./queues";
 export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";
-export { parseUpstreams, type UpstreamConfig } from "./upstreams";
+export { displayUrl, parseUpstreams, type UpstreamConfig } from "./upstreams";
 export { type EventView, eventView, snapshotAtEvent, withImageUrls } from "./webhook-event-view";
 export { createWebhookQueue, type DeliveryData, deliveryAttempts, notifyWebhook } from "./webhook-queue";
 export { checkWebhookUrl, type WebhookUrlPolicy } from "./webhook-url-guard";

@@ -1,3 +1,4 @@
+import type { EffectiveParams } from "./effective-params";
 import type { ErrorCode } from "./errors";
 import type { JobKind, JobParams } from "./job-request";
 
@@ -12,6 +13,9 @@ export interface InputImageRef {
   height: number;
 }
 
+/** The request fields an upstream may give its own default for (ZIMAGE_UPSTREAMS `steps`, `guidance`). */
+export type DefaultableParam = "num_inference_steps" | "guidance_scale";
+
 /** What the api puts in BullMQ's job data. Small: parameters and references, never image bytes. */
 export interface JobData {
   kind: JobKind;
@@ -24,6 +28,12 @@ export interface JobData {
    */
   defaulted?: Array<"num_inference_steps" | "guidance_scale">;
   input?: InputImageRef;
+  /**
+   * The parameters the submitter left out, which `params` holds with the gateway's defaults: a
+   * dispatcher replaces them with its upstream's defaults when the operator set some (issue #15).
+   * Absent on jobs queued before this field existed (treat as none left out).
+   */
+  defaulted?: DefaultableParam[];
   /** Where to deliver this job's state changes, and which ones. */
   webhook?: { url: string; events: Array<"queued" | "running" | "succeeded" | "failed" | "canceled"> };
 }
@@ -44,6 +54,8 @@ export interface JobResult {
   /** 0 when the model was already loaded at dispatch; null when a load happened too fast to observe. */
   load_ms: number | null;
   inference_ms: number;
+  /** What the upstream ran (see effective-params.ts); absent on results recorded before issue #15. */
+  effective_params?: EffectiveParams;
 }
 
 export type JobPhase = "loading" | "generating";

@@ -80,6 +80,32 @@ describe("buildJobView", () => {
     expect(view.error).toBeNull();
   });
 
+  it("shows the effective parameters of a succeeded job, and null before it has succeeded", () => {
+    const effective = { size: "768x512", n: 2, num_inference_steps: 50, guidance_scale: 4 };
+    const done: JobSnapshot = {
+      ...base,
+      state: "completed",
+      processedOn: base.timestamp + 100,
+      finishedOn: base.timestamp + 5100,
+      returnvalue: {
+        upstream: "gpu0",
+        load_ms: 0,
+        inference_ms: 1900,
+        images: [],
+        effective_params: effective,
+      },
+    };
+    const view = buildJobView(done, ctx)!;
+    expect(jobViewSchema.parse(view)).toEqual(view);
+    expect(view.effective_params).toEqual(effective);
+    // A result recorded before effective_params existed reads null, like a job still running.
+    const { effective_params: _e, ...older } = done.returnvalue!;
+    expect(buildJobView({ ...done, returnvalue: older }, ctx)!.effective_params).toBeNull();
+    const running = buildJobView({ ...done, state: "active", finishedOn: undefined }, ctx)!;
+    expect(running.effective_params).toBeNull();
+    expect(buildJobView(base, ctx)!.effective_params).toBeNull();
+  });
+
   it("decodes a structured failure and tells cancellation apart", () => {
     const failed = buildJobView(
       {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { effectiveParamsSchema } from "./effective-params";
 import { decodeFailure } from "./job-failure";
 import type { JobData, JobProgress, JobResult } from "./job-record";
 
@@ -20,6 +21,8 @@ export const jobViewSchema = z.object({
   upstream: z.string().nullable(),
   attempts: z.number().int(),
   params: z.record(z.string(), z.unknown()),
+  /** What the upstream actually ran, once the job has succeeded (null before, and for older jobs). */
+  effective_params: effectiveParamsSchema.nullable(),
   result: z
     .object({
       images: z.array(
@@ -143,6 +146,7 @@ export function buildJobView(job: JobSnapshot, ctx: ViewContext): JobView | null
     upstream: result?.upstream ?? progress?.upstream ?? null,
     attempts: job.attemptsMade,
     params: job.data.params as Record<string, unknown>,
+    effective_params: result?.effective_params ?? null,
     result: result
       ? {
           images: result.images.map((img, i) => ({

@@ -12,6 +12,7 @@ import type {
   JobPage,
   KeyLimits,
   ListParams,
+  Model,
   Upstream,
 } from "./types.js";
 
@@ -268,8 +269,8 @@ export class ZImageGateway {
   }
 
   /** The models the upstreams serve. */
-  async models(): Promise<Array<{ id: string; upstreams: string[] }>> {
-    return (await this.http.json<{ data: Array<{ id: string; upstreams: string[] }> }>("/v1/models")).data;
+  async models(): Promise<Model[]> {
+    return (await this.http.json<{ data: Model[] }>("/v1/models")).data;
   }
 
   /** API keys (admin). */

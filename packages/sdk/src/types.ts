@@ -36,6 +36,12 @@ export interface Job {
   upstream: string | null;
   attempts: number;
   params: Record<string, unknown>;
+  /**
+   * What the upstream actually ran, once the job has succeeded (null before): its own defaults for
+   * fields you left out, values clamped to its bounds, or what its edit path fixes (see the README's
+   * "Upstream kinds").
+   */
+  effective_params: EffectiveParams | null;
   result: { images: JobImage[] } | null;
   error: JobError | null;
   timings: {
@@ -44,6 +50,15 @@ export interface Job {
     inference_ms: number | null;
     total_ms: number | null;
   };
+}
+
+export interface EffectiveParams {
+  size: string;
+  n: number;
+  num_inference_steps: number;
+  guidance_scale: number;
+  negative_prompt?: string;
+  cfg_normalization?: boolean;
 }
 
 export interface JobPage {
@@ -100,6 +115,34 @@ export interface ApiKey extends KeyLimits {
   revoked_at: string | null;
 }
 
+/** How an upstream runs each job kind: one held request, a task polled to completion, or not at all. */
+export interface UpstreamModes {
+  generate: "sync" | null;
+  edit: "sync" | "async" | null;
+}
+
+export interface UpstreamCapabilities extends UpstreamModes {
+  /** Whether each mode was discovered or pinned in ZIMAGE_UPSTREAMS. */
+  source: { generate: "discovered" | "pinned"; edit: "discovered" | "pinned" };
+  routes_from: "openapi" | "probe";
+  routes: string[];
+  models: Array<{ id: string; capabilities: string[] | null }>;
+  health_shape: "single" | "pipelines" | "unknown";
+  discovered_at: string;
+}
+
+export interface UpstreamParamRules {
+  defaults: { num_inference_steps?: number; guidance_scale?: number };
+  bounds: { num_inference_steps?: [number, number]; guidance_scale?: [number, number] };
+}
+
+export interface CircuitBreaker {
+  state: "closed" | "open" | "half_open";
+  consecutive_failures: number;
+  opened_at: string | null;
+  retry_at: string | null;
+}
+
 export interface Upstream {
   name: string;
   url: string | null;
@@ -107,13 +150,36 @@ export interface Upstream {
   model_loaded: boolean | null;
   busy: boolean;
   current_job: string | null;
+  owner: string | null;
+  lease_term: number | null;
   jobs_done: number;
   last_job_at: string | null;
   last_unload_at: string | null;
   unloads: number;
   last_error: string | null;
+  checked_at: string | null;
   models: string[] | null;
+  /** Null until the upstream has been discovered (after it first answers). */
+  capabilities: UpstreamCapabilities | null;
+  /** `generate`, `edit`, `all` (one model serves both), `none`; null when the server does not say. */
+  loaded_pipeline: "generate" | "edit" | "all" | "none" | null;
+  breaker: CircuitBreaker | null;
+  params: UpstreamParamRules | null;
   [field: string]: unknown;
+}
+
+/** `GET /v1/models`: OpenAI's model object plus what the gateway knows of each model. */
+export interface Model {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: string;
+  /** The upstreams serving the model. */
+  upstreams: string[];
+  /** The model's capabilities as its upstreams list them (`text-to-image`, `image-to-image`); null if unknown. */
+  capabilities: string[] | null;
+  /** Per upstream serving it: the operator's defaults and bounds (ZIMAGE_UPSTREAMS options). */
+  params: Array<{ upstream: string } & UpstreamParamRules>;
 }
 
 export interface DeliveryAttempt {

@@ -1,11 +1,12 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { JobView } from "@zimage/core";
+import type { JobView, UpstreamState } from "@zimage/core";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { makePng, pngSize, waitFor } from "@zimage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Job,
+  type Upstream,
   verifyWebhook,
   ZImageApiError,
   ZImageGateway,
@@ -16,6 +17,8 @@ import {
 // The SDK's Job is written by hand for a dependency-free package; these fail to compile if it drifts.
 export const toCore = (job: Job): JobView => job;
 export const toSdk = (view: JobView): Job => view;
+// Upstream keeps an index signature for fields added later, so only this direction is checked.
+export const upstreamToCore = (u: Upstream): UpstreamState => u;
 
 /** The SDK against a running gateway (api, worker, simulator, private Redis): every method. */
 const ADMIN = "admin-key-for-the-sdk-tests-0123456789abcdef";

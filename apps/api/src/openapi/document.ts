@@ -6,6 +6,7 @@ import {
   jobViewSchema,
 } from "@zimage/core";
 import { z } from "zod";
+import { modelSchema, upstreamSchema } from "./upstream-schemas";
 
 /**
  * The OpenAPI 3.1 description of every endpoint, served at /openapi.json and rendered at /docs.
@@ -79,7 +80,12 @@ const openaiResponses = {
     "Invalid request, or the upstream refused it (`upstream_rejected`, `upstream_out_of_memory`)",
   ),
   "401": openaiError("No, unknown or revoked API key"),
-  "409": openaiError("The job was canceled while the request waited (`job_canceled`)"),
+  "409": openaiError(
+    "No upstream can run the job's kind (`capability_unavailable`, nothing queued), or the job was canceled while the request waited (`job_canceled`)",
+  ),
+  "422": openaiError(
+    "`num_inference_steps` or `guidance_scale` outside the bounds of every upstream able to run the job (`param_out_of_range`, `param` names it)",
+  ),
   "413": openaiError("Body or image too large"),
   "415": openaiError("Wrong content type"),
   "429": openaiError("Rate or pending-job limit (with Retry-After)"),
@@ -87,6 +93,14 @@ const openaiResponses = {
   "503": openaiError("Redis or every upstream unavailable"),
   "504": openaiError("Still running after OPENAI_WAIT_SECONDS (`job_wait_timeout`), or `upstream_timeout`"),
 };
+
+/** Which parameters each kind of upstream honours; the README's "Upstream kinds" says the same. */
+const UPSTREAM_KINDS = [
+  "**Upstream kinds.** What a job's parameters do depends on the upstream that runs it; the job view's `effective_params` shows what was actually run, once the job has succeeded.",
+  "- *Documented server* (the published API notes): text-to-image and synchronous edits (`POST /v1/images/edits`) honour `size`, `n`, `num_inference_steps`, `guidance_scale`, `negative_prompt`, `cfg_normalization` and `seed`.",
+  "- *Reference server* (the public `vision_server.py`): text-to-image honours `size` (rounded down to a multiple of 32), `n`, `num_inference_steps`, `guidance_scale`, `negative_prompt` and `cfg_normalization`, not `seed`. Its only edit path is asynchronous (`POST /v1/images/async_edit`, then polling the task): it takes the image and the prompt only, runs 50 steps at guidance 4 at the input image's size, and the gateway runs `n` tasks for `n` images. Its text-to-image and edit models evict each other, so the gateway prefers jobs whose model is loaded (within PIPELINE_WINDOW_JOBS / PIPELINE_WINDOW_SECONDS).",
+  "- *Operator settings* (ZIMAGE_UPSTREAMS options): `steps`/`guidance` replace the gateway's defaults for jobs that leave those fields out; `steps_range`/`guidance_range` clamp values on that upstream; a value outside the bounds of every upstream able to run the job is refused at submit (422 `param_out_of_range`). When every upstream was discovered (or pinned) without a job's kind, submit answers 409 `capability_unavailable` and queues nothing. `GET /v1/upstreams` and `GET /v1/models` show what was discovered and set.",
+].join("\n");
 
 const limits = {
   rate_per_minute: { type: "integer", minimum: 1, maximum: 10000000, description: "submits per minute" },
@@ -110,7 +124,8 @@ export const openapiDocument = {
     title: "Z-Image Gateway",
     version: "0.1.0",
     description:
-      "Asynchronous job API in front of self-hosted Z-Image GPU servers: submit text-to-image and image-to-image jobs, get an id at once, poll and download the PNGs. Errors are `{error: {code, message, details?}}` with a stable code.",
+      "Asynchronous job API in front of self-hosted Z-Image GPU servers: submit text-to-image and image-to-image jobs, get an id at once, poll and download the PNGs. Errors are `{error: {code, message, details?}}` with a stable code.\n\n" +
+      UPSTREAM_KINDS,
   },
   servers: [{ url: "/" }],
   security: [{ bearer: [] }, { session: [] }],
@@ -233,29 +248,8 @@ export const openapiDocument = {
           ...limits,
         },
       },
-      Upstream: {
-        type: "object",
-        properties: {
-          name: { type: "string" },
-          url: { type: ["string", "null"] },
-          up: { type: ["boolean", "null"] },
-          model_loaded: { type: ["boolean", "null"] },
-          busy: { type: "boolean" },
-          current_job: { type: ["string", "null"] },
-          owner: { type: ["string", "null"], description: "the worker process holding the upstream's lease" },
-          lease_term: {
-            type: ["integer", "null"],
-            description:
-              "the lease's fencing term: it goes up by one every time a dispatcher takes the lease",
-          },
-          jobs_done: { type: "integer" },
-          last_job_at: { type: ["string", "null"] },
-          last_unload_at: { type: ["string", "null"] },
-          unloads: { type: "integer" },
-          last_error: { type: ["string", "null"] },
-          checked_at: { type: ["string", "null"] },
-        },
-      },
+      Upstream: upstreamSchema,
+      Model: modelSchema,
       Readiness: {
         type: "object",
         properties: {
@@ -318,7 +312,10 @@ export const openapiDocument = {
             "Invalid fields, JSON or image (`invalid_request`, `invalid_json`, `invalid_image`, `invalid_idempotency_key`), or a refused webhook URL (`webhook_url_forbidden`)",
           ),
           "409": error(
-            "Idempotency-Key reused with a different request (`idempotency_key_reused`), or a concurrent request with it still queueing its job (`idempotency_key_in_use`)",
+            "No upstream can run the job's kind: every upstream was discovered and none offers it (`capability_unavailable`); Idempotency-Key reused with a different request (`idempotency_key_reused`), or a concurrent request with it still queueing its job (`idempotency_key_in_use`)",
+          ),
+          "422": error(
+            "`num_inference_steps` or `guidance_scale` outside the bounds of every upstream able to run the job (`param_out_of_range`; the message and `details.allowed` give each upstream's range)",
           ),
           "413": error("Body or upload too large (`payload_too_large`)"),
           "415": error("Neither JSON nor multipart (`unsupported_media_type`)"),
@@ -400,7 +397,10 @@ export const openapiDocument = {
         responses: {
           "202": jsonBody(ref("Job"), "The new job"),
           "404": error("No such job, or not yours"),
-          "409": error("The edit's input image is no longer stored (`input_gone`)"),
+          "409": error(
+            "The edit's input image is no longer stored (`input_gone`), or no upstream can run the job's kind any more (`capability_unavailable`)",
+          ),
+          "422": error("A parameter outside every capable upstream's bounds (`param_out_of_range`)"),
           "410": error("The job was deleted (`job_gone`)"),
           "429": error("Rate or pending-jobs limit (`rate_limited`, `too_many_pending_jobs`)"),
           ...authErrors,
@@ -610,20 +610,10 @@ export const openapiDocument = {
         operationId: "openaiModels",
         tags: ["OpenAI-compatible"],
         summary: "The models the upstreams serve, with the upstreams serving each",
+        description:
+          "OpenAI's list shape (`models.list()` works); each model also names the upstreams serving it, its capabilities as they list them, and per upstream the operator's defaults and bounds.",
         responses: {
-          "200": jsonBody(
-            listOf({
-              type: "object",
-              properties: {
-                id: { type: "string" },
-                object: { const: "model" },
-                created: { type: "integer" },
-                owned_by: { type: "string" },
-                upstreams: { type: "array", items: { type: "string" } },
-              },
-            }),
-            "Models",
-          ),
+          "200": jsonBody(listOf(ref("Model")), "Models"),
           "401": openaiError("No, unknown or revoked API key"),
           "503": openaiError("Redis is unreachable"),
         },

@@ -6,6 +6,7 @@ import type { JobEventBus } from "../job-event-bus";
 import type { JobService, Submitted } from "../job-service";
 import { isFinished, waitForFinish } from "../job-wait";
 import type { ApiMetrics } from "../metrics";
+import { listModels } from "../model-list";
 import { imagesResponse, jobFailure } from "../openai/images-response";
 import { useOpenAIErrors } from "../openai/openai-error";
 import { nativeParams, prefersAsync } from "../openai/openai-request";
@@ -28,8 +29,6 @@ export interface OpenAIImagesOptions {
 }
 
 const PATHS = ["/v1/images/generations", "/v1/images/edits", "/v1/models"];
-/** Shown by `GET /v1/models` until a dispatcher has read the upstreams' own list. */
-const DEFAULT_MODEL = "z-image-turbo";
 
 /**
  * The OpenAI-compatible facade: the Images API's generations and edits, queued as ordinary jobs
@@ -111,26 +110,7 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
   );
 
   router.get("/v1/models", async (_req, res) => {
-    const upstreams = await readUpstreamStates(opts.redis, opts.prefix);
-    const served = new Map<string, string[]>();
-    for (const u of upstreams) {
-      for (const id of u.models ?? []) served.set(id, [...(served.get(id) ?? []), u.name]);
-    }
-    if (served.size === 0)
-      served.set(
-        DEFAULT_MODEL,
-        upstreams.map((u) => u.name),
-      );
-    res.json({
-      object: "list",
-      data: [...served].map(([id, names]) => ({
-        id,
-        object: "model",
-        created: 0,
-        owned_by: "zimage-gateway",
-        upstreams: names,
-      })),
-    });
+    res.json({ object: "list", data: listModels(await readUpstreamStates(opts.redis, opts.prefix)) });
   });
 
   // Once a job exists, an OpenAI client must not retry on its own: that would queue the work twice.

@@ -3,6 +3,7 @@ import { describeError, request } from "../api";
 import { dateTime } from "../format";
 import { usePolling } from "../hooks";
 import type { ApiKey, QueuePoint, UpstreamState } from "../types";
+import { breakerText, modeText, paramsText, pipelineText } from "../upstream-format";
 import { QueueChart } from "./queue-chart";
 
 const yesNo = (v: boolean | null) => (v === null ? "unknown" : v ? "yes" : "no");
@@ -40,6 +41,11 @@ export function AdminScreen() {
               <th scope="col">Model</th>
               <th scope="col">Current job</th>
               <th scope="col">Last unload</th>
+              <th scope="col">Pipeline loaded</th>
+              <th scope="col">Text-to-image</th>
+              <th scope="col">Image-to-image</th>
+              <th scope="col">Breaker</th>
+              <th scope="col">Defaults</th>
             </tr>
           </thead>
           <tbody>
@@ -59,6 +65,17 @@ export function AdminScreen() {
                   <code>{u.current_job ?? "—"}</code>
                 </td>
                 <td>{dateTime(u.last_unload_at)}</td>
+                <td>{pipelineText(u.loaded_pipeline)}</td>
+                <td>{modeText(u, "generate")}</td>
+                <td>{modeText(u, "edit")}</td>
+                <td>
+                  <span
+                    class={`dot ${u.breaker?.state === "open" ? "bad" : u.breaker?.state === "half_open" ? "" : "ok"}`}
+                    aria-hidden="true"
+                  />
+                  {breakerText(u.breaker)}
+                </td>
+                <td>{paramsText(u.params)}</td>
               </tr>
             ))}
           </tbody>

@@ -76,7 +76,9 @@ export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) =
   const [size, setSize] = useState<string>(DEFAULTS.size);
   const [width, setWidth] = useState("1024");
   const [height, setHeight] = useState("1024");
-  const [steps, setSteps] = useState(String(DEFAULTS.steps));
+  // Left empty, steps and guidance are left out of the request: the upstream's own defaults apply
+  // (ZIMAGE_UPSTREAMS `steps`, `guidance`; a Turbo upstream refuses 50 steps), else the gateway's.
+  const [steps, setSteps] = useState("");
   const [guidance, setGuidance] = useState("");
   const [n, setN] = useState("1");
   const [image, setImage] = useState<File | null>(null);
@@ -296,6 +298,7 @@ export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) =
             min={1}
             max={100}
             value={steps}
+            placeholder={String(DEFAULTS.steps)}
             onInput={(e) => setSteps(e.currentTarget.value)}
             {...described(errors, "num_inference_steps")}
           />

@@ -25,9 +25,13 @@ export const ERROR_CODES = {
   idempotency_key_reused: 409,
   /** Another request with the same Idempotency-Key is still queueing its job. */
   idempotency_key_in_use: 409,
+  /** No upstream can run the job's kind: each was discovered (or pinned) without it (issue #15). */
+  capability_unavailable: 409,
   job_gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** num_inference_steps or guidance_scale outside the bounds of every upstream able to run the job. */
+  param_out_of_range: 422,
   rate_limited: 429,
   too_many_pending_jobs: 429,
   too_many_auth_failures: 429,

@@ -46,7 +46,8 @@ export async function getDispatchStats(redis: Redis, prefix: string): Promise<Di
 
 /**
  * Seconds until a job is likely done: a queued one waits for the jobs ahead of it, spread over all
- * upstreams, plus its own; when every upstream is cold, one model load comes first.
+ * upstreams, plus its own; `allCold` (the api passes `loadAhead`, job-eta.ts: every upstream cold, or
+ * a pipeline switch ahead) adds one model load.
  */
 export function estimateEta(
   stats: DispatchStats,

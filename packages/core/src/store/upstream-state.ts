@@ -85,8 +85,7 @@ type Patch = Partial<Omit<UpstreamState, "name" | "jobs_done" | "unloads">>;
 function encode(patch: Patch): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(patch))
-    out[k] =
-      v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+    out[k] = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
   return out;
 }
 
