@@ -5,8 +5,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Cluster, type JobView, startCluster } from "@zimage/test-cluster";
 import { makePng, pngSize, waitFor } from "@zimage/testkit";
-import OpenAI, { toFile } from "openai";
 import type { SimulatorProfile } from "@zimage/zimage-sim";
+import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -32,7 +32,8 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
   let cluster: Cluster;
   let key: string;
   const submit = (body: Record<string, unknown>) => cluster.submit(body, key);
-  const submitEdit = (fields: Record<string, string>, image: Buffer) => cluster.submitEdit(fields, image, key);
+  const submitEdit = (fields: Record<string, string>, image: Buffer) =>
+    cluster.submitEdit(fields, image, key);
   const finished = (id: string, statuses?: string[], timeoutMs?: number) =>
     cluster.waitFor(id, statuses, timeoutMs, key);
   const sim = () => cluster.sims[0]!;
@@ -126,7 +127,11 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
       await promisify(execFile)(
         process.execPath,
         [resolve(root, "apps/cli/bin/zimage.mjs"), "edit", "in.png", "as a woodcut", "-o", "out.png"],
-        { cwd: dir, env: { ...process.env, ZIMAGE_GATEWAY_URL: cluster.apiUrl, ZIMAGE_API_KEY: key }, timeout: 60_000 },
+        {
+          cwd: dir,
+          env: { ...process.env, ZIMAGE_GATEWAY_URL: cluster.apiUrl, ZIMAGE_API_KEY: key },
+          timeout: 60_000,
+        },
       );
       expect(pngSize(await readFile(join(dir, "out.png")))).toEqual({ width: 64, height: 96 });
     } finally {

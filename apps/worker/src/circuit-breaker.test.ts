@@ -61,11 +61,11 @@ describe("CircuitBreaker", () => {
   });
 
   it("counts only the upstream's faults", () => {
-    expect(["upstream_error", "upstream_unavailable", "upstream_model_load_failed"].every(isUpstreamFault)).toBe(
-      true,
-    );
-    expect(["upstream_rejected", "upstream_out_of_memory", "canceled", "internal_error"].some(isUpstreamFault)).toBe(
-      false,
-    );
+    expect(
+      ["upstream_error", "upstream_unavailable", "upstream_model_load_failed"].every(isUpstreamFault),
+    ).toBe(true);
+    expect(
+      ["upstream_rejected", "upstream_out_of_memory", "canceled", "internal_error"].some(isUpstreamFault),
+    ).toBe(false);
   });
 });

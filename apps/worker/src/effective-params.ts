@@ -1,15 +1,14 @@
-import type { JobData, JobParams, UpstreamModes, UpstreamParamRules } from "@zimage/core";
+import {
+  DEFAULTS,
+  type EffectiveParams,
+  type JobData,
+  type JobParams,
+  type UpstreamModes,
+  type UpstreamParamRules,
+} from "@zimage/core";
 
 /** What the upstream was asked to use; `size` is filled in from the first image it returned. */
-export interface EffectiveParams {
-  size: string | null;
-  n: number;
-  num_inference_steps: number | null;
-  guidance_scale: number | null;
-  negative_prompt: string | null;
-  cfg_normalization: boolean | null;
-  seed: number | null;
-}
+export type PlannedParams = Omit<EffectiveParams, "size"> & { size: string | null };
 
 /**
  * The reference server's async edit takes only the image and the prompt; it runs 50 steps at
@@ -30,7 +29,7 @@ export function paramsForUpstream(
   data: JobData,
   rules: UpstreamParamRules | undefined,
   mode: UpstreamModes[keyof UpstreamModes],
-): { params: JobParams; effective: EffectiveParams } {
+): { params: JobParams; effective: PlannedParams } {
   const params: JobParams = { ...data.params };
   const defaulted = new Set(data.defaulted ?? []);
   for (const key of TUNABLE) {
@@ -43,14 +42,7 @@ export function paramsForUpstream(
   if (data.kind === "edit" && mode === "async") {
     return {
       params,
-      effective: {
-        size: null,
-        n: params.n ?? 1,
-        ...ASYNC_EDIT_FIXED,
-        negative_prompt: null,
-        cfg_normalization: null,
-        seed: null,
-      },
+      effective: { size: null, n: params.n ?? 1, ...ASYNC_EDIT_FIXED },
     };
   }
   return {
@@ -58,11 +50,11 @@ export function paramsForUpstream(
     effective: {
       size: params.size ?? null,
       n: params.n ?? 1,
-      num_inference_steps: params.num_inference_steps ?? null,
-      guidance_scale: params.guidance_scale ?? null,
-      negative_prompt: params.negative_prompt ?? null,
-      cfg_normalization: params.cfg_normalization ?? null,
-      seed: params.seed ?? null,
+      num_inference_steps: params.num_inference_steps ?? DEFAULTS.steps,
+      guidance_scale:
+        params.guidance_scale ?? (data.kind === "edit" ? DEFAULTS.editGuidance : DEFAULTS.generateGuidance),
+      ...(params.negative_prompt ? { negative_prompt: params.negative_prompt } : {}),
+      ...(params.cfg_normalization !== undefined ? { cfg_normalization: params.cfg_normalization } : {}),
     },
   };
 }

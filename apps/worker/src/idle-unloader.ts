@@ -47,7 +47,7 @@ export class IdleUnloader {
       this.touch(); // try again after another idle period rather than on every loop
       return false;
     }
-    monitor.setModelLoaded(false);
+    monitor.setUnloaded();
     this.opts.metrics.upstreamUnloads.inc({ upstream: this.opts.name });
     const log = this.opts.logger;
     await updateUpstreamState(this.opts.redis, this.opts.prefix, this.opts.name, {

@@ -122,10 +122,8 @@ export class WorkerMetrics {
       Number(v.modelLoaded),
     );
     gauge("upstream_in_flight", "Image requests in flight to the upstream", (v) => v.inFlight);
-    gauge(
-      "upstream_breaker_open",
-      "1 while the upstream's circuit breaker keeps it out of rotation",
-      (v) => Number(v.breakerOpen),
+    gauge("upstream_breaker_open", "1 while the upstream's circuit breaker keeps it out of rotation", (v) =>
+      Number(v.breakerOpen),
     );
     new Gauge({
       name: `${METRIC_PREFIX}upstream_pipeline_loaded`,

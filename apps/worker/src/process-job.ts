@@ -3,19 +3,19 @@ import {
   type JobProgress,
   type JobResult,
   type Logger,
-  type UpstreamParamRules,
   probeImage,
   publishJobEvent,
   type ResultImage,
   recordJobDuration,
   recordLoadDuration,
   reported,
+  type UpstreamParamRules,
 } from "@zimage/core";
 import type { ObjectStore } from "@zimage/storage";
 import { type ImagesResponse, UpstreamTaskLostError, type ZImageClient } from "@zimage/zimage-client";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { EffectiveParams } from "./effective-params";
+import type { PlannedParams } from "./effective-params";
 import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
 import { LeaseLostError } from "./lease-holder";
 import { outcomeOf, type WorkerMetrics } from "./metrics";
@@ -91,7 +91,7 @@ export async function processJob(
 /** The upstream's answer to a job, before its images are stored. */
 export interface UpstreamAnswer {
   response: ImagesResponse;
-  effective: EffectiveParams;
+  effective: PlannedParams;
   loadMs: number | null;
   elapsedMs: number;
 }
@@ -124,7 +124,7 @@ export async function requestImages(
 
   const kind = job.data.kind;
   let response: ImagesResponse | undefined;
-  let effective: EffectiveParams | undefined;
+  let effective: PlannedParams | undefined;
   let loadMs: number | null = 0;
   let elapsedMs = 0;
   let phaseSet: Promise<void> = Promise.resolve();
@@ -239,7 +239,8 @@ export async function saveImages(
   // What the upstream really produced is the effective size (the reference server keeps an edit's
   // input size and rounds generations down to multiples of 32).
   const first = images[0];
-  const effective_params = { ...effective, size: first ? `${first.width}x${first.height}` : effective.size };
+  const size = first ? `${first.width}x${first.height}` : (effective.size ?? "");
+  const effective_params = { ...effective, size };
   return { images, upstream: deps.upstream, load_ms: loadMs, inference_ms: inferenceMs, effective_params };
 }
 

@@ -151,7 +151,10 @@ export class UpstreamMonitor {
       });
     } catch (err) {
       // Not in service until discovery succeeds: the next probe tries again.
-      this.opts.logger.warn({ err: (err as Error).message }, "could not discover the upstream's capabilities");
+      this.opts.logger.warn(
+        { err: (err as Error).message },
+        "could not discover the upstream's capabilities",
+      );
     }
   }
 
@@ -160,12 +163,6 @@ export class UpstreamMonitor {
       this.opts.logger.warn({ reason }, "upstream is down: no jobs go to it until it answers");
     this.up = false;
     void this.save({ up: false, last_error: reason });
-  }
-
-  setModelLoaded(loaded: boolean): void {
-    if (!loaded) return this.setUnloaded();
-    this.modelLoaded = true;
-    void this.save({ model_loaded: true });
   }
 
   private async save(patch: Parameters<typeof updateUpstreamState>[3]): Promise<void> {

@@ -1,13 +1,13 @@
 import type { JobData, JobKind, UpstreamParamRules } from "@zimage/core";
+import type { ObjectStore } from "@zimage/storage";
 import {
   type ImagesResponse,
+  type UpstreamHealth,
   UpstreamHttpError,
   UpstreamModelLoadError,
-  type UpstreamHealth,
   type ZImageClient,
 } from "@zimage/zimage-client";
-import type { ObjectStore } from "@zimage/storage";
-import { type EffectiveParams, paramsForUpstream } from "./effective-params";
+import { type PlannedParams, paramsForUpstream } from "./effective-params";
 import type { UpstreamMonitor } from "./upstream-monitor";
 
 export interface UpstreamRequestDeps {
@@ -52,7 +52,7 @@ export async function sendToUpstream(
   data: JobData,
   deps: UpstreamRequestDeps,
   call: { signal?: AbortSignal | undefined; timeoutMs: number },
-): Promise<{ response: ImagesResponse; effective: EffectiveParams }> {
+): Promise<{ response: ImagesResponse; effective: PlannedParams }> {
   const mode = deps.monitor.modes?.[data.kind] ?? "sync";
   const { params, effective } = paramsForUpstream(data, deps.params, mode);
   const { response_format: _ignored, ...sent } = params;

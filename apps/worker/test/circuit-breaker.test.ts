@@ -24,7 +24,9 @@ describe("circuit breaker", () => {
       sim: { loadMs: 20, baseMs: 50, faults: { loadFailures: 1_000 } },
       env: { BREAKER_FAILURES: "2", BREAKER_COOLDOWN_SECONDS: "1.5", MODEL_LOAD_RETRIES: "0" },
     });
-    const ids = await Promise.all([1, 2, 3, 4].map((i) => cluster!.submit({ prompt: `b${i}`, size: "128x128" })));
+    const ids = await Promise.all(
+      [1, 2, 3, 4].map((i) => cluster!.submit({ prompt: `b${i}`, size: "128x128" })),
+    );
     await waitFor(async () => (await breakerOf(cluster!))?.state === "open", { what: "the breaker to open" });
     const atOpen = imageRequests(cluster).length;
     expect(atOpen).toBe(2);

@@ -22,11 +22,6 @@ export interface JobData {
   /** Id of the API key that submitted the job (`local` in open local mode). */
   owner: string;
   params: JobParams;
-  /**
-   * Parameters the client did not give (their values in `params` are the gateway's defaults): an
-   * upstream with defaults of its own (ZIMAGE_UPSTREAMS `;steps=8`) uses those instead.
-   */
-  defaulted?: Array<"num_inference_steps" | "guidance_scale">;
   input?: InputImageRef;
   /**
    * The parameters the submitter left out, which `params` holds with the gateway's defaults: a
