@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DeliveryData,
+  displayUrl,
   type JobData,
   type JobResult,
   type Logger,
@@ -235,7 +236,8 @@ export class Dispatcher {
 
   private async run(): Promise<void> {
     const { name, url } = this.opts.upstream;
-    await registerUpstream(this.opts.connection, this.opts.prefix, name, url).catch(
+    // Shown to every user of `GET /v1/upstreams`: never the URL's credentials.
+    await registerUpstream(this.opts.connection, this.opts.prefix, name, displayUrl(url)).catch(
       reported(this.log, "upstream_register"),
     );
     // Every process looks for stalled jobs, holder or not (BullMQ throttles the check to one per

@@ -2,6 +2,7 @@ import {
   createLogger,
   createRedis,
   createWebhookQueue,
+  displayUrl,
   type JobData,
   type JobResult,
   loadConfigOrExit,
@@ -145,7 +146,7 @@ await setUpstreamCount(connection, config.QUEUE_PREFIX, dispatchers.length).catc
 for (const d of dispatchers) d.start();
 logger.info(
   {
-    upstreams: config.upstreams.map((u) => `${u.name}=${u.url}`),
+    upstreams: config.upstreams.map((u) => `${u.name}=${displayUrl(u.url)}`),
     queuePrefix: config.QUEUE_PREFIX,
     pid: process.pid,
     metrics: `http://${config.WORKER_METRICS_HOST}:${http.port}/metrics`,
