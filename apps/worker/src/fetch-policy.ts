@@ -1,4 +1,5 @@
 import {
+  getDispatchStats,
   isQueueIdle,
   type JobKind,
   pickNextJob,
@@ -27,6 +28,8 @@ export interface FetchPolicyOptions {
 }
 
 const KINDS: readonly JobKind[] = ["generate", "edit"];
+/** Until a model load has been timed here, a switch is assumed to cost this much. */
+const DEFAULT_LOAD_MS = 30_000;
 
 /**
  * Which job an upstream takes next, and when. Fair share among users is decided at submit (BullMQ
@@ -44,6 +47,8 @@ const KINDS: readonly JobKind[] = ["generate", "edit"];
 export class FetchPolicy {
   /** The kind `choose` expected this fetch to bring; null: whatever the queue gives. */
   private expected: JobKind | null = null;
+  /** The head job this upstream left to a busy warm peer, and since when (see `leaveToBusyPeer`). */
+  private deferred: { job: string; since: number } | null = null;
 
   constructor(private readonly opts: FetchPolicyOptions) {}
 
@@ -97,8 +102,25 @@ export class FetchPolicy {
       return cold.some((k) => peers.some((p) => this.warmIdlePeer(p, k))) ? "hold" : mode;
     const kind = pick.action === "promoted" ? pick.kind : (pick.headKind as JobKind);
     if (cold.includes(kind) && peers.some((p) => this.warmIdlePeer(p, kind))) return "hold";
+    if (pick.action === "head" && preferred !== null && kind !== preferred) {
+      if (await this.leaveToBusyPeer(pick.head, kind, peers)) return "hold";
+    }
+    this.deferred = null;
     this.expected = kind;
     return mode;
+  }
+
+  /**
+   * About to evict its own pipeline for the head job's kind while a peer has that kind loaded but is
+   * busy: the peer will take the job when its current one ends, which on a real GPU is far sooner
+   * than a model load. So this upstream waits — for at most one model load's time (the recorded
+   * average), after which switching costs less than waiting longer (a deep backlog of that kind).
+   */
+  private async leaveToBusyPeer(head: string, kind: JobKind, peers: UpstreamState[]): Promise<boolean> {
+    if (!peers.some((p) => this.warmPeer(p, kind))) return false;
+    if (this.deferred?.job !== head) this.deferred = { job: head, since: Date.now() };
+    const { avgLoadMs } = await getDispatchStats(this.opts.redis, this.opts.prefix);
+    return Date.now() - this.deferred.since < (avgLoadMs ?? DEFAULT_LOAD_MS);
   }
 
   /**
@@ -143,6 +165,11 @@ export class FetchPolicy {
 
   /** A peer that would take a job of `kind` now, without loading anything. */
   private warmIdlePeer(s: UpstreamState, kind: JobKind): boolean {
+    return !s.busy && this.warmPeer(s, kind);
+  }
+
+  /** A peer in service with `kind`'s pipeline loaded, busy or not. */
+  private warmPeer(s: UpstreamState, kind: JobKind): boolean {
     const freshMs = Math.max(3 * this.opts.healthIntervalMs, 5_000);
     const loaded = s.loaded_pipeline;
     const warm = loaded === kind || loaded === "all" || (loaded === null && s.model_loaded === true);
@@ -150,7 +177,6 @@ export class FetchPolicy {
       warm &&
       s.owner !== null &&
       s.up === true &&
-      !s.busy &&
       s.breaker?.state !== "open" &&
       (s.capabilities === null || s.capabilities[kind] !== null) &&
       s.checked_at !== null &&
