@@ -69,3 +69,24 @@ describe("CircuitBreaker", () => {
     ).toBe(false);
   });
 });
+
+describe("CircuitBreaker.restore", () => {
+  it("resumes a predecessor's open breaker until its retry time, and keeps a closed one's count", () => {
+    const { b, advance } = breaker(3, 1_000);
+    b.restore({
+      state: "open",
+      consecutive_failures: 3,
+      opened_at: new Date(1_000_000).toISOString(),
+      retry_at: new Date(1_000_500).toISOString(),
+    });
+    expect(b.allow()).toBe(false);
+    advance(500);
+    expect(b.allow()).toBe(true);
+    expect(b.current.state).toBe("half_open");
+
+    const fresh = breaker(3).b;
+    fresh.restore({ state: "closed", consecutive_failures: 2, opened_at: null, retry_at: null });
+    fresh.failure("upstream_error");
+    expect(fresh.current.state).toBe("open");
+  });
+});

@@ -36,6 +36,20 @@ export class CircuitBreaker {
     return this.state;
   }
 
+  /**
+   * Takes over the state a previous lease holder published, so a take-over (a deploy, a crash) does
+   * not give a broken upstream N fresh attempts. A half-open state resumes as open with the probe due.
+   */
+  restore(saved: CircuitBreakerState | null): void {
+    if (!saved || saved.state === "closed") {
+      this.state = { ...this.state, consecutive_failures: saved?.consecutive_failures ?? 0 };
+      return;
+    }
+    const retryAt = saved.retry_at ? Date.parse(saved.retry_at) : Number.NaN;
+    this.reopenAt = Number.isFinite(retryAt) ? retryAt : this.now();
+    this.state = { ...saved, state: "open" };
+  }
+
   /** May the dispatcher take a job now? Moves an open breaker past its cool-down to half-open. */
   allow(): boolean {
     if (this.state.state !== "open") return true;

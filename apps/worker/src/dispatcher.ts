@@ -8,6 +8,7 @@ import {
   type JobResult,
   type Logger,
   QUEUES,
+  readUpstreamStates,
   registerUpstream,
   reported,
   reportInternalError,
@@ -117,9 +118,11 @@ export class Dispatcher {
             ? "circuit breaker open: no jobs go to this upstream until the cool-down ends"
             : `circuit breaker ${state.state.replace("_", "-")}`,
         );
-        void updateUpstreamState(opts.connection, opts.prefix, name, { breaker: state }).catch(
-          reported(this.log, "upstream_state_write"),
-        );
+        // A process that lost the lease must not write over its successor's state.
+        if (this.lease.holding)
+          void updateUpstreamState(opts.connection, opts.prefix, name, { breaker: state }).catch(
+            reported(this.log, "upstream_state_write"),
+          );
       },
     });
     this.unloader = new IdleUnloader({
@@ -301,6 +304,10 @@ export class Dispatcher {
 
   private async onLeaseAcquired(term: number): Promise<void> {
     this.lifecycle.forgetGpuIdle();
+    const saved = (await readUpstreamStates(this.opts.connection, this.opts.prefix)).find(
+      (s) => s.name === this.opts.upstream.name,
+    );
+    this.breaker.restore(saved?.breaker ?? null);
     await updateUpstreamState(this.opts.connection, this.opts.prefix, this.opts.upstream.name, {
       owner: this.lease.owner,
       lease_term: term,

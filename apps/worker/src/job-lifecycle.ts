@@ -125,7 +125,6 @@ export class JobLifecycle {
         beforeSend: () => opts.lease.assertValid("sending a job to the GPU"),
       };
       const answer = await requestImages(job, deps, abort.signal);
-      opts.onAttemptEnd?.(null);
       // The GPU answered this dispatcher's request, so it is idle now (see ProcessDeps.gpuKnownIdle).
       if (term !== null && opts.lease.currentTerm === term) this.gpuIdle = { since: performance.now(), term };
       this.inFlight = null;
@@ -170,6 +169,8 @@ export class JobLifecycle {
     } catch (err) {
       return await this.failAttempt(job, token, err, false);
     }
+    // An attempt succeeded once its images are stored (an async result is fetched from the upstream).
+    this.opts.onAttemptEnd?.(null);
     // The owner may have canceled while the GPU worked: the work could not be interrupted, and its
     // result is not delivered. The decision is atomic with the cancel (decideJobOutcome).
     const { redis, prefix, retentionSeconds } = this.opts;

@@ -123,6 +123,8 @@ export async function requestImages(
   };
 
   const kind = job.data.kind;
+  // The dispatcher fetched this job because its upstream runs the kind (FetchPolicy.accepts).
+  const mode = deps.monitor.modes?.[kind] ?? "sync";
   let response: ImagesResponse | undefined;
   let effective: PlannedParams | undefined;
   let loadMs: number | null = 0;
@@ -165,7 +167,7 @@ export async function requestImages(
       try {
         ({ response, effective } = await sendToUpstream(
           job.data,
-          { ...deps, pollIntervalMs: timings.pollIntervalMs },
+          { ...deps, mode, pollIntervalMs: timings.pollIntervalMs },
           { signal, timeoutMs: cold ? timings.coldImageTimeoutMs : timings.imageTimeoutMs },
         ));
         deps.monitor.pipelineUsed(kind);

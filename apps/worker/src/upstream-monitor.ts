@@ -46,6 +46,10 @@ export class UpstreamMonitor {
   /** Bumped by every start and stop, so a probe still in flight from an older start ends its chain. */
   private generation = 0;
   private discovering: Promise<void> | null = null;
+  /** Set when the upstream goes down: what comes back may be another build, so it is not in service until discovered again. */
+  private needsDiscovery = true;
+  /** Bumped by every change of model state this process makes, so a slower probe's older read is dropped. */
+  private modelStateVersion = 0;
 
   constructor(private readonly opts: UpstreamMonitorOptions) {}
 
@@ -70,6 +74,7 @@ export class UpstreamMonitor {
   }
 
   async probe(): Promise<void> {
+    const version = this.modelStateVersion;
     const health = await this.opts.client.health().catch((err: Error) => ({ error: err.message }));
     if ("error" in health) {
       if (!this.busy) this.markDown(health.error);
@@ -80,8 +85,9 @@ export class UpstreamMonitor {
     if (cameUp) this.opts.logger.info("upstream is up");
     this.up = true;
     // Not in service before its capabilities are known: the dispatcher fetches nothing until then.
-    if (cameUp || this.capabilities === null) await this.discover();
-    this.readPipelines(health);
+    if (cameUp || this.needsDiscovery) await this.discover();
+    // A job may have loaded or evicted a pipeline while this probe was out: its read is older.
+    if (version === this.modelStateVersion) this.readPipelines(health);
     await this.save({
       up: true,
       model_loaded: this.modelLoaded,
@@ -108,6 +114,7 @@ export class UpstreamMonitor {
 
   /** A request of `kind` just succeeded: its pipeline is loaded now (on a two-pipeline server, alone). */
   pipelineUsed(kind: JobKind): void {
+    this.modelStateVersion++;
     const single = this.capabilities?.health_shape !== "pipelines";
     this.modelLoaded = true;
     this.loadedPipeline = single ? "all" : kind;
@@ -116,6 +123,7 @@ export class UpstreamMonitor {
 
   /** The upstream unloaded, restarted or failed a load: nothing is known to be in VRAM. */
   setUnloaded(): void {
+    this.modelStateVersion++;
     this.modelLoaded = false;
     this.loadedPipeline = "none";
     void this.save({ model_loaded: false, loaded_pipeline: "none" });
@@ -134,6 +142,7 @@ export class UpstreamMonitor {
       const capabilities = applyPins(found, this.opts.pin, new Date());
       this.capabilities = capabilities;
       this.modes = { generate: capabilities.generate, edit: capabilities.edit };
+      this.needsDiscovery = false;
       this.opts.logger.info(
         {
           generate: capabilities.generate,
@@ -162,6 +171,10 @@ export class UpstreamMonitor {
     if (this.up !== false)
       this.opts.logger.warn({ reason }, "upstream is down: no jobs go to it until it answers");
     this.up = false;
+    // Whatever answers next is discovered afresh before any job goes to it (a server replaced by
+    // another build at the same address must not get requests shaped for the old one).
+    this.needsDiscovery = true;
+    this.modes = null;
     void this.save({ up: false, last_error: reason });
   }
 

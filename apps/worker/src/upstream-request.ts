@@ -1,4 +1,4 @@
-import type { JobData, JobKind, UpstreamParamRules } from "@zimage/core";
+import type { JobData, JobKind, UpstreamModes, UpstreamParamRules } from "@zimage/core";
 import type { ObjectStore } from "@zimage/storage";
 import {
   type ImagesResponse,
@@ -8,15 +8,15 @@ import {
   type ZImageClient,
 } from "@zimage/zimage-client";
 import { type PlannedParams, paramsForUpstream } from "./effective-params";
-import type { UpstreamMonitor } from "./upstream-monitor";
 
 export interface UpstreamRequestDeps {
   client: ZImageClient;
   store: ObjectStore;
-  monitor: UpstreamMonitor;
   params?: UpstreamParamRules | undefined;
   pollIntervalMs: number;
   beforeSend?: (() => void) | undefined;
+  /** How this upstream runs the job's kind, read once at dispatch (a rediscovery may be under way). */
+  mode: UpstreamModes[keyof UpstreamModes];
 }
 
 /** Does this `/health` answer say the pipeline for `kind` is in VRAM? (null/false: treat as cold) */
@@ -53,7 +53,7 @@ export async function sendToUpstream(
   deps: UpstreamRequestDeps,
   call: { signal?: AbortSignal | undefined; timeoutMs: number },
 ): Promise<{ response: ImagesResponse; effective: PlannedParams }> {
-  const mode = deps.monitor.modes?.[data.kind] ?? "sync";
+  const { mode } = deps;
   const { params, effective } = paramsForUpstream(data, deps.params, mode);
   const { response_format: _ignored, ...sent } = params;
   const opts = call.signal
@@ -79,9 +79,16 @@ export async function sendToUpstream(
     return { response: await deps.client.edit(edit, opts), effective };
   }
   const response: ImagesResponse = { created: Math.floor(Date.now() / 1000), data: [] };
+  // One deadline for the n tasks, as for the n images of one synchronous request.
+  const deadline = performance.now() + call.timeoutMs;
   for (let i = 0; i < effective.n; i++) {
+    const timeoutMs = Math.max(1, Math.round(deadline - performance.now()));
     deps.beforeSend?.();
-    const one = await deps.client.editViaTask(edit, { ...opts, pollIntervalMs: deps.pollIntervalMs });
+    const one = await deps.client.editViaTask(edit, {
+      ...opts,
+      timeoutMs,
+      pollIntervalMs: deps.pollIntervalMs,
+    });
     response.data.push(...one.data.slice(0, 1));
   }
   return { response, effective };

@@ -87,6 +87,9 @@ beforeAll(async () => {
       COLD_IMAGE_TIMEOUT_SECONDS: "1",
       UPSTREAM_MAX_RESPONSE_BYTES: String(MAX_RESPONSE),
       JOB_ATTEMPTS: "3",
+      // Every prompt here fails on purpose, one after another: what is under test is each job's
+      // outcome, not the circuit breaker (which would rightly take this upstream out of rotation).
+      BREAKER_FAILURES: "0",
       WORKER_METRICS_PORT: String(metricsPort),
     },
   });

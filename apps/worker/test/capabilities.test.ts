@@ -1,5 +1,6 @@
 import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { makePng, waitFor } from "@zimage/testkit";
+import { renderImage } from "@zimage/zimage-sim";
 import { afterEach, describe, expect, it } from "vitest";
 
 /**
@@ -52,5 +53,40 @@ describe("capabilities", () => {
     expect(body.error.code).toBe("capability_unavailable");
     const v = await cluster.waitFor(await cluster.submit({ prompt: "fine", size: "128x128" }));
     expect(v.status).toBe("succeeded");
+  });
+});
+
+describe("per-upstream defaults and bounds", () => {
+  it("a Turbo upstream's defaults fill what a job leaves out, and the image is rendered with them", async () => {
+    cluster = await startCluster({
+      upstreamOptions: [";steps=8;steps_range=8-9;guidance=0;guidance_range=0-1"],
+      sim: { loadMs: 20, baseMs: 50 },
+    });
+    await discovered(cluster);
+    const v = await cluster.waitFor(await cluster.submit({ prompt: "turbo fox", size: "128x128", seed: 7 }));
+    expect(v.status).toBe("succeeded");
+    expect(v.effective_params).toMatchObject({ num_inference_steps: 8, guidance_scale: 0, size: "128x128" });
+    const bytes = Buffer.from(await (await fetch(v.result!.images[0]!.url)).arrayBuffer());
+    const expected = renderImage({
+      prompt: "turbo fox",
+      width: 128,
+      height: 128,
+      steps: 8,
+      guidance: 0,
+      seed: 7,
+      index: 0,
+    });
+    expect(bytes.equals(expected)).toBe(true);
+    // Asked for, but outside every upstream's bounds: refused at submit, with the range.
+    const res = await cluster.request("POST", "/v1/jobs", {
+      body: { prompt: "slow fox", size: "128x128", num_inference_steps: 50 },
+    });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(await res.json())).toMatch(/8-9/);
+    // Guidance 1 is within this upstream's range: kept as asked.
+    const kept = await cluster.waitFor(
+      await cluster.submit({ prompt: "guided fox", size: "128x128", guidance_scale: 1 }),
+    );
+    expect(kept.effective_params).toMatchObject({ num_inference_steps: 8, guidance_scale: 1 });
   });
 });

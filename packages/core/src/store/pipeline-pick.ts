@@ -69,6 +69,7 @@ export const PIPELINE_SCAN_LIMIT = 200;
 const PICK = `
 if redis.replicate_commands then redis.replicate_commands() end
 local SCORE_UNIT = 4294967296
+local UNRUNNABLE_SCAN = 2000
 local jobPrefix = ARGV[1]
 local runnable = {}
 for kind in string.gmatch(ARGV[2], "[^,]+") do runnable[kind] = true end
@@ -105,7 +106,12 @@ end
 if headRunnable and (count >= K or T <= 0 or now - since >= T) then
   return {"head", "window", head, headKind}
 end
-local rest = redis.call("ZRANGE", KEYS[1], 1, limit - 1)
+-- A head this upstream cannot run is looked past further than a preference is (jobs it can run may
+-- wait behind a backlog of a kind only a down peer runs), still bounded: a hold is re-decided
+-- every 100 ms.
+local scan = limit
+if not headRunnable then scan = math.max(limit, UNRUNNABLE_SCAN) end
+local rest = redis.call("ZRANGE", KEYS[1], 1, scan - 1)
 for _, id in ipairs(rest) do
   local kind = kindOf(id)
   if (headRunnable and kind == preferred) or (not headRunnable and runnable[kind]) then
