@@ -9,7 +9,7 @@ const state = (name: string, patch: Partial<UpstreamState>): UpstreamState => ({
   model_loaded: null,
   busy: false,
   current_job: null,
-  owner: null,
+  owner: "worker-1",
   lease_term: null,
   jobs_done: 0,
   last_job_at: null,
@@ -78,5 +78,19 @@ describe("checkAdmission bounds", () => {
       got = (err as { code: string }).code;
     }
     expect(got).toBe(code);
+  });
+});
+
+describe("upstreams no worker serves", () => {
+  it("are left out: a removed upstream that could edit does not keep edits admitted", () => {
+    const gone = state("old-gpu", { owner: null, capabilities: null });
+    const t2iOnly = state("gpu0", {
+      capabilities: { generate: "sync", edit: null } as UpstreamState["capabilities"],
+    });
+    expect(() => checkAdmission([gone, t2iOnly], { kind: "edit", params: { prompt: "p" } as never })).toThrow(
+      /no upstream offers edit/,
+    );
+    // With no served upstream at all, nothing is known: the job is accepted and waits.
+    expect(() => checkAdmission([gone], { kind: "edit", params: { prompt: "p" } as never })).not.toThrow();
   });
 });

@@ -22,9 +22,12 @@ const mayRun = (u: UpstreamState, kind: JobKind) => u.capabilities === null || u
  * upstream has narrower bounds clamps them, and the job view's `effective_params` says so.
  */
 export function checkAdmission(
-  upstreams: UpstreamState[],
+  registered: UpstreamState[],
   data: Pick<JobData, "kind" | "params" | "defaulted">,
 ): void {
+  // Only upstreams a worker serves count: a name left in the registry by an upstream since removed
+  // from ZIMAGE_UPSTREAMS (its holder let go) must neither admit nor refuse anything.
+  const upstreams = registered.filter((u) => u.owner !== null);
   if (upstreams.length === 0) return;
   const capable = upstreams.filter((u) => mayRun(u, data.kind));
   if (capable.length === 0) {

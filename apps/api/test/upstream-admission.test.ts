@@ -47,7 +47,7 @@ async function upstream(
   params: UpstreamParamRules | null = null,
 ): Promise<void> {
   await registerUpstream(redis, "test", name, `http://${name}.invalid`);
-  await updateUpstreamState(redis, "test", name, { capabilities, params });
+  await updateUpstreamState(redis, "test", name, { capabilities, params, owner: `worker-of-${name}` });
 }
 
 type Kind = "generate" | "edit";

@@ -41,7 +41,9 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   cluster = await startCluster({
     // Slow enough to watch a job wait, load and generate; the idle unload shows on the admin screen.
-    sim: { loadMs: 600, baseMs: 1500, msPerStepMegapixel: 0 },
+    // The reference server's profile (async edits, two pipelines): every other suite meets the
+    // documented one, so the console is proven against the server as its users deploy it.
+    sim: { profile: "reference", loadMs: 600, baseMs: 1500, msPerStepMegapixel: 0 },
     env: { ADMIN_API_KEY: ADMIN, CONSOLE_DIR: outDir, IDLE_UNLOAD_SECONDS: "4" },
   });
   userKey = await cluster.createKey("Ada (design)");
@@ -300,6 +302,8 @@ describe("web console", () => {
     await cluster.waitFor(id, undefined, 30_000, ADMIN);
     await expect.poll(() => model.textContent(), { timeout: 30_000 }).toBe("unloaded");
     expect(await row.locator("td").nth(4).textContent()).not.toBe("never");
+    // What discovery found: the reference server edits only through its async task pair.
+    expect(await row.locator("td").nth(7).textContent()).toMatch(/async/);
     await shot(page, "6-admin-unloaded");
     expect(await page.getByRole("link", { name: "Queue admin" }).getAttribute("href")).toBe("/admin/queues");
     expect(await page.getByRole("img", { name: /queue/i }).count()).toBeGreaterThan(0);
