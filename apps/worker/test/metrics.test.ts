@@ -57,7 +57,9 @@ function workerMetricsUrl(c: Cluster): string {
 describe("metrics", () => {
   it("counts jobs, observes each once, flips model_loaded on unload, and parses", async () => {
     cluster = await startCluster({
-      sim: { loadMs: 150, baseMs: 50, faults: { oomAbovePixels: 512 * 512 } },
+      // Inference long enough after the load for the 50 ms /health watch to see the model loaded
+      // even on a loaded machine (a load it cannot see is recorded as unknown, not observed).
+      sim: { loadMs: 150, baseMs: 400, faults: { oomAbovePixels: 512 * 512 } },
       env: { METRICS_TOKEN: TOKEN, IDLE_UNLOAD_SECONDS: "1.5" },
     });
     const ok1 = await cluster.submit({ prompt: "one", size: "256x256" });
