@@ -164,16 +164,19 @@ export async function requestImages(
             },
           })
         : null;
+      // Once one of an async edit's tasks has returned an image, its pipeline is loaded: a later
+      // task's empty 500 is then no load failure.
+      let imagesDone = 0;
       try {
         ({ response, effective } = await sendToUpstream(
           job.data,
-          { ...deps, mode, pollIntervalMs: timings.pollIntervalMs },
+          { ...deps, mode, pollIntervalMs: timings.pollIntervalMs, onImageDone: () => imagesDone++ },
           { signal, timeoutMs: cold ? timings.coldImageTimeoutMs : timings.imageTimeoutMs },
         ));
         deps.monitor.pipelineUsed(kind);
         deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: "success" });
       } catch (caught) {
-        const loadFailure = asLoadFailure(caught, cold);
+        const loadFailure = asLoadFailure(caught, cold && imagesDone === 0);
         const err = loadFailure ?? caught;
         // Nothing was sent when the lease check refused, and an abort is ours, not the upstream's.
         if (!signal?.aborted && !(err instanceof LeaseLostError)) {

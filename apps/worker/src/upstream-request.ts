@@ -15,6 +15,8 @@ export interface UpstreamRequestDeps {
   params?: UpstreamParamRules | undefined;
   pollIntervalMs: number;
   beforeSend?: (() => void) | undefined;
+  /** Called as each async task's image is ready (the pipeline is loaded from then on). */
+  onImageDone?: (() => void) | undefined;
   /** How this upstream runs the job's kind, read once at dispatch (a rediscovery may be under way). */
   mode: UpstreamModes[keyof UpstreamModes];
 }
@@ -90,6 +92,7 @@ export async function sendToUpstream(
       pollIntervalMs: deps.pollIntervalMs,
     });
     response.data.push(...one.data.slice(0, 1));
+    deps.onImageDone?.();
   }
   return { response, effective };
 }
