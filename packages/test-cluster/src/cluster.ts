@@ -115,6 +115,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         baseMs: 100,
         msPerStepMegapixel: 0,
         logLevel: "silent",
+        // `TEST_SIM_PROFILE=reference pnpm test:chaos` runs a suite against the reference server's
+        // profile; a test that names its profile keeps it.
+        ...(process.env.TEST_SIM_PROFILE === "reference" ? { profile: "reference" as const } : {}),
         ...opts.sim,
       });
       sims.push(sim);
