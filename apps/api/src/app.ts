@@ -48,6 +48,8 @@ export interface AppDeps extends JobDeps {
   trustProxy?: string | undefined;
   /** CONSOLE_DIR: the built web console served at `/`. */
   consoleDir?: string | undefined;
+  /** WEBHOOK_SECRET_OVERLAP_SECONDS (see routes/webhooks.ts). */
+  webhookSecretOverlapSeconds?: number | undefined;
 }
 
 export function createApp(deps: AppDeps): Express {

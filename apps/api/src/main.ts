@@ -84,6 +84,7 @@ const app = createApp({
   webhooks: createWebhookQueue(redis, config.QUEUE_PREFIX),
   webhookPolicy: config.webhookPolicy,
   webhookSchedule: config.webhookSchedule,
+  webhookSecretOverlapSeconds: config.WEBHOOK_SECRET_OVERLAP_SECONDS,
   logger,
   readiness: { checks: { redis: async () => redis.status === "ready" && (await redis.ping()) === "PONG" } },
   maxJsonBytes: config.MAX_JSON_BYTES,

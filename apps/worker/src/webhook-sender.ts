@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import {
   buildJobView,
   cancelRequestedAt,
-  checkWebhookUrl,
   type DeliveryData,
   getJobSnapshot,
+  type HostResolver,
   type JobView,
   type Logger,
   QUEUES,
@@ -12,14 +12,15 @@ import {
   recordDeliveryAttempt,
   reported,
   type WebhookUrlPolicy,
-  webhookSecret,
+  webhookSigningSecrets,
   withImageUrls,
 } from "@zimage/core";
 import { type Job, type MinimalJob, type Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
-import { request } from "undici";
+import type { Agent } from "undici";
 import type { WorkerMetrics } from "./metrics";
+import { attemptWebhook, webhookAgent } from "./webhook-attempt";
 
 export interface WebhookSenderOptions {
   connection: Redis;
@@ -33,6 +34,8 @@ export interface WebhookSenderOptions {
   publicUrl: string;
   resultUrlTtlSeconds: number;
   policy: WebhookUrlPolicy;
+  /** The name resolver the SSRF guard and the connection use (the system's unless a test injects one). */
+  resolve?: HostResolver;
   /** Delay before each retry, in seconds; its length bounds the attempts. */
   scheduleSeconds: number[];
   timeoutMs: number;
@@ -40,8 +43,6 @@ export interface WebhookSenderOptions {
   metrics: WorkerMetrics;
   logger: Logger;
 }
-
-const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * Delay before retry number `attempt` (1-based): the schedule's entry with ±20 % jitter, so receivers
@@ -57,13 +58,15 @@ export function retryDelayMs(scheduleSeconds: number[], attempt: number, webhook
 /**
  * Delivers webhooks from the `webhooks` queue: Standard Webhooks signatures with the owner's secret,
  * the public job view as `data`, retries on network errors, timeouts, 5xx, 408 and 429 along
- * WEBHOOK_RETRY_SCHEDULE (24 h and more by default); any other 4xx ends the delivery. Redirects are not
- * followed, answers are read up to 64 KB, and the SSRF guard runs again before every attempt.
+ * WEBHOOK_RETRY_SCHEDULE (24 h and more by default); any other 4xx ends the delivery. Each attempt is
+ * `attemptWebhook`: the SSRF guard again, and a connection only to an address the guard allows.
  */
 export class WebhookSender {
   private readonly worker: Worker<DeliveryData>;
+  private readonly agent: Agent;
 
   constructor(private readonly opts: WebhookSenderOptions) {
+    this.agent = webhookAgent(opts.policy, opts.resolve);
     this.worker = new Worker<DeliveryData>(QUEUES.webhooks, (job) => this.deliver(job), {
       connection: opts.connection,
       prefix: opts.prefix,
@@ -82,6 +85,7 @@ export class WebhookSender {
 
   async close(): Promise<void> {
     await this.worker.close();
+    await this.agent.close();
   }
 
   /**
@@ -114,79 +118,66 @@ export class WebhookSender {
     const attempt = job.attemptsMade + 1;
     const webhookId = job.id!;
     const started = performance.now();
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    let final = false;
-    try {
-      const url = await checkWebhookUrl(d.url, this.opts.policy).catch((err: Error) => {
-        final = true;
-        throw err;
-      });
-      const body = await this.payload(d);
-      const secret = await webhookSecret(this.opts.connection, this.opts.prefix, d.owner);
-      const timestamp = new Date();
-      const signature = new Webhook(secret).sign(webhookId, timestamp, body);
-      const res = await request(url, {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "zimage-gateway-webhooks",
-          "webhook-id": webhookId,
-          "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
-          "webhook-signature": signature,
-        },
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
-      statusCode = res.statusCode;
-      let read = 0;
-      for await (const chunk of res.body) {
-        read += (chunk as Buffer).length;
-        if (read > MAX_RESPONSE_BYTES) {
-          res.body.destroy();
-          break;
-        }
-      }
-      if (statusCode >= 200 && statusCode < 300) return;
-      error = `answered ${statusCode}`;
-      final = statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429;
-    } catch (err) {
-      error ??= (err as Error).message;
-    } finally {
-      const durationMs = Math.round(performance.now() - started);
-      const succeeded = error === null;
-      const retrying = !succeeded && !final && attempt < this.opts.scheduleSeconds.length + 1;
-      const delay = retrying ? retryDelayMs(this.opts.scheduleSeconds, attempt, webhookId) : 0;
-      await recordDeliveryAttempt(
-        this.opts.connection,
-        this.opts.prefix,
-        d.jobId,
-        {
-          webhook_id: webhookId,
-          event: d.event,
-          attempt,
-          at: new Date().toISOString(),
-          url: d.url,
-          status_code: statusCode,
-          error,
-          duration_ms: durationMs,
-          next_retry_at: retrying ? new Date(Date.now() + delay).toISOString() : null,
-        },
-        this.opts.retentionSeconds,
-      ).catch(reported(this.opts.logger, "webhook_attempt_record", { jobId: d.jobId, webhookId }));
-      this.opts.metrics.webhookAttempt.observe(durationMs / 1000);
-      this.opts.metrics.webhookDeliveries.inc({
-        outcome: succeeded ? "delivered" : retrying ? "retrying" : "failed",
-      });
-      if (!succeeded)
-        this.opts.logger.info(
-          { jobId: d.jobId, webhookId, attempt, statusCode, error, retrying },
-          "webhook attempt failed",
-        );
-    }
-    if (final) throw new UnrecoverableError(error ?? "webhook refused");
-    throw new Error(error ?? "webhook failed");
+    // attemptWebhook does not throw: every failure comes back as an outcome to record.
+    const outcome = await attemptWebhook(d.url, () => this.signed(d, webhookId), {
+      policy: this.opts.policy,
+      dispatcher: this.agent,
+      resolve: this.opts.resolve,
+      timeoutMs: this.opts.timeoutMs,
+    });
+    const { statusCode, error, final } = outcome;
+    const durationMs = Math.round(performance.now() - started);
+    const succeeded = error === null;
+    const retrying = !succeeded && !final && attempt < this.opts.scheduleSeconds.length + 1;
+    const delay = retrying ? retryDelayMs(this.opts.scheduleSeconds, attempt, webhookId) : 0;
+    await recordDeliveryAttempt(
+      this.opts.connection,
+      this.opts.prefix,
+      d.jobId,
+      {
+        webhook_id: webhookId,
+        event: d.event,
+        attempt,
+        at: new Date().toISOString(),
+        url: d.url,
+        status_code: statusCode,
+        error,
+        duration_ms: durationMs,
+        next_retry_at: retrying ? new Date(Date.now() + delay).toISOString() : null,
+      },
+      this.opts.retentionSeconds,
+    ).catch(reported(this.opts.logger, "webhook_attempt_record", { jobId: d.jobId, webhookId }));
+    this.opts.metrics.webhookAttempt.observe(durationMs / 1000);
+    this.opts.metrics.webhookDeliveries.inc({
+      outcome: succeeded ? "delivered" : retrying ? "retrying" : "failed",
+    });
+    if (succeeded) return;
+    // The operator's log gets the full reason (outcome.detail); the deliveries log only `error`.
+    this.opts.logger.info(
+      { jobId: d.jobId, webhookId, attempt, statusCode, error: outcome.detail ?? error, retrying },
+      "webhook attempt failed",
+    );
+    if (final) throw new UnrecoverableError(error);
+    throw new Error(error);
+  }
+
+  /** The body and the Standard Webhooks headers, signed with each of the owner's current secrets. */
+  private async signed(d: DeliveryData, webhookId: string) {
+    const body = await this.payload(d);
+    const secrets = await webhookSigningSecrets(this.opts.connection, this.opts.prefix, d.owner);
+    const timestamp = new Date();
+    // Standard Webhooks: several space-separated signatures, one per secret, so a receiver still holding
+    // the secret a rotation replaced verifies during WEBHOOK_SECRET_OVERLAP_SECONDS.
+    const signature = secrets.map((s) => new Webhook(s).sign(webhookId, timestamp, body)).join(" ");
+    return {
+      body,
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "zimage-gateway-webhooks",
+        "webhook-id": webhookId,
+        "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+        "webhook-signature": signature,
+      },
+    };
   }
 }

@@ -68,6 +68,8 @@ export const configSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, "comma-separated seconds, e.g. 5,30,120")
     .default("5,30,120,600,1800,3600,7200,14400,28800,43200"),
+  /** After a webhook secret rotation, deliveries are signed with the old secret too for this long. */
+  WEBHOOK_SECRET_OVERLAP_SECONDS: seconds(0, 30 * 86_400).default(86_400),
   /** Consecutive failed attempts on one upstream that open its circuit breaker (0 = never). */
   BREAKER_FAILURES: int(0, 1000).default(3),
   /** How long an open breaker keeps its upstream out of rotation before one probe job. */

@@ -50,6 +50,14 @@ export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";
 export { displayUrl, parseUpstreams, type UpstreamConfig } from "./upstreams";
+export { forbiddenAddressRange, isPublicAddress } from "./webhook-address";
 export { type EventView, eventView, snapshotAtEvent, withImageUrls } from "./webhook-event-view";
+export { guardedLookup, isSsrfRefusal, SSRF_REFUSED } from "./webhook-guarded-lookup";
 export { createWebhookQueue, type DeliveryData, deliveryAttempts, notifyWebhook } from "./webhook-queue";
-export { checkWebhookUrl, type WebhookUrlPolicy } from "./webhook-url-guard";
+export {
+  checkWebhookUrl,
+  type HostResolver,
+  systemResolver,
+  type WebhookUrlPolicy,
+  webhookHost,
+} from "./webhook-url-guard";

@@ -118,6 +118,23 @@ const limits = {
   },
 };
 
+const webhookSecrets = {
+  type: "object",
+  required: ["secret", "previous_secrets"],
+  properties: {
+    secret: { type: "string", description: "Deliveries are signed with it (`whsec_…`)" },
+    previous_secrets: {
+      type: "array",
+      description: "Replaced secrets that deliveries are still signed with too, until `expires_at`",
+      items: {
+        type: "object",
+        required: ["secret", "expires_at"],
+        properties: { secret: { type: "string" }, expires_at: { type: "string", format: "date-time" } },
+      },
+    },
+  },
+};
+
 export const openapiDocument = {
   openapi: "3.1.0",
   info: {
@@ -546,8 +563,10 @@ export const openapiDocument = {
       get: {
         operationId: "getWebhookSecret",
         summary: "Your key's webhook signing secret (Standard Webhooks, whsec_…)",
+        description:
+          "`previous_secrets` lists secrets a rotation replaced that deliveries are still signed with, each until its `expires_at` (WEBHOOK_SECRET_OVERLAP_SECONDS after the rotation).",
         responses: {
-          "200": jsonBody({ type: "object", properties: { secret: { type: "string" } } }, "The secret"),
+          "200": jsonBody(webhookSecrets, "The secret, and the replaced ones still signing"),
           ...authErrors,
         },
       },
@@ -555,9 +574,11 @@ export const openapiDocument = {
     "/v1/webhook-secret/rotate": {
       post: {
         operationId: "rotateWebhookSecret",
-        summary: "Replace your webhook signing secret; deliveries from now on use the new one",
+        summary: "Replace your webhook signing secret; the old one keeps signing too until the overlap ends",
+        description:
+          "Deliveries from now on are signed with the new secret and, for WEBHOOK_SECRET_OVERLAP_SECONDS (24 h by default), with the old one as well: `webhook-signature` carries one `v1,…` signature per secret, space-separated, so a receiver holding either verifies.",
         responses: {
-          "200": jsonBody({ type: "object", properties: { secret: { type: "string" } } }, "The new secret"),
+          "200": jsonBody(webhookSecrets, "The new secret, and the replaced ones still signing"),
           ...authErrors,
         },
       },

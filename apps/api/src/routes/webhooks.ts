@@ -1,4 +1,4 @@
-import { listDeliveryAttempts, rotateWebhookSecret, webhookSecret } from "@zimage/core";
+import { listDeliveryAttempts, rotateWebhookSecret, type WebhookSecrets, webhookSecrets } from "@zimage/core";
 import { type Response, Router } from "express";
 import type { JobDeps } from "../job-access";
 import { loadJob } from "../job-access";
@@ -6,17 +6,29 @@ import type { Principal } from "../principal";
 
 const principalOf = (res: Response) => res.locals.principal as Principal;
 
+export interface WebhooksRouterDeps extends JobDeps {
+  /** WEBHOOK_SECRET_OVERLAP_SECONDS: how long a replaced secret keeps signing; unset: 0 (tests). */
+  webhookSecretOverlapSeconds?: number | undefined;
+}
+
+/** The API's view of the secrets: the current one, and each replaced one until its overlap ends. */
+const secretsView = (s: WebhookSecrets) => ({
+  secret: s.secret,
+  previous_secrets: s.previous.map((p) => ({ secret: p.secret, expires_at: p.expiresAt.toISOString() })),
+});
+
 /**
  * The caller's webhook signing secret (Standard Webhooks `whsec_…`), its rotation, and the delivery
  * attempts of a job.
  */
-export function webhooksRouter(deps: JobDeps): Router {
+export function webhooksRouter(deps: WebhooksRouterDeps): Router {
   const router = Router();
   router.get("/v1/webhook-secret", async (_req, res) => {
-    res.json({ secret: await webhookSecret(deps.redis, deps.prefix, principalOf(res).id) });
+    res.json(secretsView(await webhookSecrets(deps.redis, deps.prefix, principalOf(res).id)));
   });
   router.post("/v1/webhook-secret/rotate", async (_req, res) => {
-    res.json({ secret: await rotateWebhookSecret(deps.redis, deps.prefix, principalOf(res).id) });
+    const overlap = deps.webhookSecretOverlapSeconds ?? 0;
+    res.json(secretsView(await rotateWebhookSecret(deps.redis, deps.prefix, principalOf(res).id, overlap)));
   });
   router.get("/v1/jobs/:id/deliveries", async (req, res) => {
     const job = await loadJob(deps, principalOf(res), req.params.id);

@@ -90,4 +90,10 @@ export {
   updateUpstreamState,
 } from "./upstream-state";
 export { type DeliveryAttempt, listDeliveryAttempts, recordDeliveryAttempt } from "./webhook-deliveries";
-export { rotateWebhookSecret, webhookSecret } from "./webhook-secrets";
+export {
+  rotateWebhookSecret,
+  type WebhookSecrets,
+  webhookSecret,
+  webhookSecrets,
+  webhookSigningSecrets,
+} from "./webhook-secrets";
