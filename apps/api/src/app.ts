@@ -22,6 +22,7 @@ import { sessionRouter } from "./routes/session";
 import { signedImageRouter } from "./routes/signed-image";
 import { upstreamsRouter } from "./routes/upstreams";
 import { webhooksRouter } from "./routes/webhooks";
+import { OriginCheck } from "./same-origin";
 import { storeAvailable } from "./store-available";
 import { SubmitLimiter } from "./submit-limiter";
 
@@ -38,7 +39,7 @@ export interface AppDeps extends JobDeps {
   events: JobEventBus;
   /** Bearer token for /metrics; open when unset. */
   metricsToken?: string | undefined;
-  /** Open local mode: no key exists and the api is bound to loopback (see main.ts). */
+  /** Open local mode: no key was ever created and the api is bound to loopback (see open-mode.ts). */
   openMode: () => Promise<boolean>;
   /** OPENAI_WAIT_SECONDS: how long the OpenAI-compatible endpoints hold a request for its job. */
   openaiWaitSeconds?: number | undefined;
@@ -76,13 +77,17 @@ export function createApp(deps: AppDeps): Express {
       ? new AuthFailureLimiter(deps.redis, deps.prefix, deps.authFailureLimits)
       : undefined,
   });
-  const auth = authenticate(keys);
+  // The site's own origin for browser requests: PUBLIC_URL's scheme when set (see same-origin.ts).
+  const origins = new OriginCheck(deps.publicUrl);
+  const auth = authenticate(keys, origins);
   const authenticated = ["/v1/jobs", "/v1/events", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"];
   app.use(consoleRouter(deps.consoleDir));
   app.use(cookieParser());
   app.use(["/admin"], storeAvailable(deps.redis));
-  app.use(adminUiRouter({ ...deps, keys }));
-  app.use(sessionRouter({ ...deps, keys, storeAvailable: storeAvailable(deps.redis), authenticate: auth }));
+  app.use(adminUiRouter({ ...deps, keys, origins }));
+  app.use(
+    sessionRouter({ ...deps, keys, origins, storeAvailable: storeAvailable(deps.redis), authenticate: auth }),
+  );
   app.use(authenticated, storeAvailable(deps.redis));
   app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args) }));
   app.use(authenticated, auth);

@@ -2,8 +2,10 @@ import { findApiKey, GatewayError, type KeyLimits, type Logger, tokensEqual } fr
 import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import type { AuthFailureLimiter } from "./auth-failure-limiter";
-import { readSession, SESSION_COOKIE } from "./browser-session";
+import { createSession, readSession, SESSION_COOKIE } from "./browser-session";
+import { proxyHeaderIn } from "./open-mode";
 import { isAdmin, type Principal, principalOfKey } from "./principal";
+import type { OriginCheck } from "./same-origin";
 
 export interface AuthOptions {
   redis: Redis;
@@ -11,7 +13,7 @@ export interface AuthOptions {
   /** Bootstrap admin key from ADMIN_API_KEY; compared in constant time, never stored. */
   adminKey?: string | undefined;
   defaults: KeyLimits;
-  /** True when no key exists at all and the api is bound to loopback: every caller is the local admin. */
+  /** True when no key was ever created and the api is bound to loopback: direct callers are the local admin. */
   openMode: () => Promise<boolean>;
   logger: Logger;
   /** Per-IP limit on failed key checks; none in tests that do not exercise it. */
@@ -30,8 +32,22 @@ export class KeyResolver {
     this.local = { id: "local", name: "local (open mode)", role: "admin", limits: opts.defaults };
   }
 
-  openMode(): Promise<boolean> {
-    return this.opts.openMode();
+  /**
+   * The local admin when open local mode serves this request, else null. A request that came through
+   * a reverse proxy is refused outright (401, saying why): on the same host every proxied request
+   * comes from loopback, so open mode would serve the whole network (issue #17).
+   */
+  async openModePrincipal(req: Request): Promise<Principal | null> {
+    if (!(await this.opts.openMode())) return null;
+    const header = proxyHeaderIn(req.headers);
+    if (header)
+      throw new GatewayError(
+        "unauthorized",
+        `open local mode serves only direct requests on this machine, and this one came through a proxy ` +
+          `(it carries ${header}): create an API key (pnpm keys create --name me --role admin) and send it ` +
+          "as `Authorization: Bearer <key>`",
+      );
+    return this.local;
   }
 
   /** The key's principal, or null for an unknown or revoked key (counted against `ip`). */
@@ -49,7 +65,12 @@ export class KeyResolver {
 
   /** The principal of a browser session cookie, or null. */
   fromSession(id: string | undefined): Promise<Principal | null> {
-    return readSession(this.opts.redis, this.opts.prefix, id);
+    return readSession(this.opts.redis, this.opts.prefix, id, this.opts.adminKey);
+  }
+
+  /** A new browser session for the principal; the bootstrap admin's is bound to ADMIN_API_KEY. */
+  startSession(principal: Principal): Promise<string> {
+    return createSession(this.opts.redis, this.opts.prefix, principal, this.opts.adminKey);
   }
 
   /** The principal of a request's Authorization header; undefined when there is no header. */
@@ -68,24 +89,24 @@ export class KeyResolver {
  * a caller cannot tell a revoked key from a typo).
  *
  * A cookie rides along with any request the browser makes, so a cookie-authenticated request that
- * changes something must also come from this origin: SameSite=Strict already keeps other sites'
- * requests cookie-less, and the Origin check covers older browsers and same-site subdomains.
+ * changes something must also come from this origin (scheme, host and port: see same-origin.ts):
+ * SameSite=Strict already keeps other sites' requests cookie-less, and the Origin check covers older
+ * browsers and same-site subdomains.
  */
-export function authenticate(keys: KeyResolver): RequestHandler {
+export function authenticate(keys: KeyResolver, origins: OriginCheck): RequestHandler {
   return async (req, res, next) => {
     const principal = await keys.fromHeader(req.get("authorization"), clientIp(req));
     if (principal === undefined) {
       const fromCookie = await keys.fromSession(req.cookies?.[SESSION_COOKIE]);
       if (fromCookie) {
-        if (!SAFE_METHODS.has(req.method) && !sameOrigin(req))
-          return next(
-            new GatewayError("forbidden", "a signed-in browser may only change things from this site"),
-          );
+        if (!SAFE_METHODS.has(req.method) && origins.of(req) !== "same")
+          return next(foreignOrigin(req, origins));
         res.locals.principal = fromCookie;
         return next();
       }
-      if (await keys.openMode()) {
-        res.locals.principal = keys.local;
+      const local = await keys.openModePrincipal(req);
+      if (local) {
+        res.locals.principal = local;
         return next();
       }
       return next(new GatewayError("unauthorized", "send your API key as `Authorization: Bearer <key>`"));
@@ -97,18 +118,27 @@ export function authenticate(keys: KeyResolver): RequestHandler {
   };
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+export const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** The browser's Origin (or, without one, Referer) names this host. */
-function sameOrigin(req: Request): boolean {
-  const origin = req.get("origin") ?? req.get("referer");
-  if (!origin) return false;
-  try {
-    return new URL(origin).host === req.get("host");
-  } catch {
-    // A probe whose failure is the answer: an Origin that is not a URL names no host of ours.
-    return false;
-  }
+/** 403 for a browser request from another origin, naming ours (a TLS proxy without PUBLIC_URL shows here). */
+function foreignOrigin(req: Request, origins: OriginCheck): GatewayError {
+  return new GatewayError(
+    "forbidden",
+    `a signed-in browser may only change things from this site (${origins.ownOrigin(req) ?? "this origin"}); ` +
+      "behind a TLS proxy, set PUBLIC_URL to the address browsers use",
+  );
+}
+
+/**
+ * Sign-in and sign-out refuse a request from another site: a foreign page must not sign the
+ * browser in to the attacker's account (login CSRF), nor out. Such a request has no session to
+ * check yet, so a request without Origin or Referer (curl, the SDK: no browser, no ambient cookie
+ * to abuse) passes; browsers send Origin with every cross-origin POST.
+ */
+export function refuseForeignOrigin(origins: OriginCheck): RequestHandler {
+  return (req, _res, next) => {
+    next(origins.of(req) === "foreign" ? foreignOrigin(req, origins) : undefined);
+  };
 }
 
 export const requireAdmin: RequestHandler = (_req, res, next) => {

@@ -50,7 +50,8 @@ await new Promise<void>((resolve) => {
 // due); the per-request check decides once Redis answers.
 if (await openMode().catch(() => false)) {
   logger.warn(
-    "OPEN LOCAL MODE: no API key exists, so every request on this loopback address is treated as an admin. " +
+    "OPEN LOCAL MODE: no API key was ever created, so every direct request on this loopback address is " +
+      "treated as an admin (requests through a reverse proxy are refused). " +
       "Create a key (pnpm keys create --name me --role admin) to turn authentication on.",
   );
 } else if (!config.ADMIN_API_KEY && !isLoopback(config.HOST)) {

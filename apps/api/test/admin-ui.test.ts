@@ -17,6 +17,7 @@ const login = (key: string) =>
     body: new URLSearchParams({ key }).toString(),
     redirect: "manual",
   });
+const cookieOf = (res: Response) => (res.headers.get("set-cookie") ?? "").split(";")[0]!;
 
 describe("queue admin UI", () => {
   it("is 401 without admin auth and 200 with an admin bearer key", async () => {
@@ -76,5 +77,56 @@ describe("queue admin UI", () => {
       headers: { cookie: session, accept: "application/json" },
     });
     expect(after.status).toBe(401);
+  });
+});
+
+describe("queue admin writes (issue #17)", () => {
+  it("are refused for everyone, before bull-board sees them: the board only reads", async () => {
+    const job = await api.queue.add("generate", { prompt: "stays put" }, { jobId: "read-only-probe" });
+    await api.queue.add("generate", { prompt: "later" }, { jobId: "delayed-probe", delay: 3_600_000 });
+    const countsBefore = await api.queue.getJobCounts();
+    const cookie = cookieOf(await login(ADMIN));
+    const base = `${api.url}/admin/queues/api/queues`;
+    const writes: Array<[string, string, unknown?]> = [
+      ["PUT", `${base}/generate/pause`],
+      ["PUT", `${base}/pause`],
+      ["POST", `${base}/generate/add`, { name: "generate", data: { prompt: "smuggled" } }],
+      ["PUT", `${base}/generate/${job.id}/clean`],
+      ["PUT", `${base}/generate/delayed-probe/promote`],
+      ["PUT", `${base}/generate/promote`],
+      ["PUT", `${base}/generate/retry/failed`],
+      ["PUT", `${base}/generate/clean/waiting`],
+      ["PUT", `${base}/generate/empty`],
+      ["PUT", `${base}/generate/obliterate`],
+      ["PATCH", `${base}/generate/${job.id}/update-data`, { prompt: "edited" }],
+      ["DELETE", `${base}/generate/${job.id}`],
+    ];
+    // A signed-in admin's browser on another site (the issue's CSRF), on this one, and an admin key.
+    const callers: Array<Record<string, string>> = [
+      { cookie, origin: "http://evil.example" },
+      { cookie, origin: api.url },
+      { authorization: `Bearer ${ADMIN}` },
+    ];
+    for (const [method, url, body] of writes) {
+      for (const headers of callers) {
+        const res = await fetch(url, {
+          method,
+          headers: { ...headers, "content-type": "application/json", accept: "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        expect(res.status, `${method} ${url}`).toBe(405);
+        expect(res.headers.get("allow")).toBe("GET, HEAD");
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+      }
+    }
+    expect(await api.queue.isPaused()).toBe(false);
+    expect(await api.queue.getJobCounts()).toEqual(countsBefore);
+    expect((await api.queue.getJob("read-only-probe"))?.data).toEqual({ prompt: "stays put" });
+    expect(await (await api.queue.getJob("delayed-probe"))?.getState()).toBe("delayed");
+
+    // bull-board is told too, so its page offers no action.
+    const listed = await fetch(`${base}`, { headers: { cookie } });
+    const { queues } = (await listed.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
+    expect(queues.find((q) => q.name === "generate")?.readOnlyMode).toBe(true);
   });
 });

@@ -40,11 +40,14 @@ export async function startTestApi(
     authFailureLimits?: { maxFailures: number; windowSeconds: number };
     trustProxy?: string;
     consoleDir?: string;
+    publicUrl?: string;
+    /** Another test api's Redis, to run a second api over the same state (left running on close). */
+    redis?: PrivateRedis;
     /** Where the api logs; silent by default. */
     logger?: Logger;
   } = {},
 ): Promise<TestApi> {
-  const redis = await startRedis();
+  const redis = opts.redis ?? (await startRedis());
   const dataDir = await mkdtemp(join(tmpdir(), "zimage-api-"));
   const conn = createRedis(redis.url);
   await conn.ping(); // the api answers 503 until its connection is ready, as in production
@@ -87,6 +90,7 @@ export async function startTestApi(
     authFailureLimits: opts.authFailureLimits,
     trustProxy: opts.trustProxy,
     consoleDir: opts.consoleDir,
+    publicUrl: opts.publicUrl,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
@@ -105,7 +109,7 @@ export async function startTestApi(
       await events.close();
       await queue.close();
       conn.disconnect();
-      await redis.stop();
+      if (!opts.redis) await redis.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

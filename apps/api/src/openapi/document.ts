@@ -54,6 +54,12 @@ const authErrors = {
   "503": error("Redis is unreachable (`service_unavailable`, with Retry-After)"),
 };
 const adminErrors = { ...authErrors, "403": error("Needs an admin key (`forbidden`)") };
+/** Sign-in and sign-out refuse another site's page (login CSRF); a request without Origin or Referer passes. */
+const foreignOrigin = {
+  "403": error(
+    "Sent from another site's page (`forbidden`): its Origin (or Referer) differs in scheme, host or port; the scheme is PUBLIC_URL's when set",
+  ),
+};
 
 const openaiError = (description: string) => ({
   description: `${description} (OpenAI's error shape; \`code\` is the gateway's)`,
@@ -444,7 +450,7 @@ export const openapiDocument = {
         operationId: "signIn",
         summary: "Exchange an API key for a browser session cookie (the web console's sign-in)",
         description:
-          "Sets `zg_session` (HttpOnly, SameSite=Strict, 12 h). With the cookie, every /v1 endpoint works without `Authorization`; requests that change something must come from this origin (Origin header).",
+          "Sets `zg_session` (HttpOnly, SameSite=Strict, 12 h). With the cookie, every /v1 endpoint works without `Authorization`; requests that change something must come from this origin (Origin header: scheme, host and port). Refused from another site's page (login CSRF). A session made with ADMIN_API_KEY ends when that key changes.",
         security: [],
         requestBody: {
           required: true,
@@ -458,6 +464,7 @@ export const openapiDocument = {
           "200": jsonBody(ref("Session"), "Signed in"),
           "400": error("No key in the body (`invalid_request`)"),
           "401": error("Unknown or revoked key (`invalid_api_key`)"),
+          ...foreignOrigin,
           "429": error("Too many failed sign-ins from this address (`too_many_auth_failures`)"),
         },
       },
@@ -470,7 +477,7 @@ export const openapiDocument = {
         operationId: "signOut",
         summary: "End the browser session",
         security: [],
-        responses: { "204": { description: "Signed out" } },
+        responses: { "204": { description: "Signed out" }, ...foreignOrigin },
       },
     },
     "/v1/jobs/{id}/events": {
@@ -780,6 +787,7 @@ export const openapiDocument = {
         responses: {
           "303": { description: "Signed in; redirected to /admin/queues" },
           "401": { description: "Not an admin key" },
+          ...foreignOrigin,
         },
       },
     },
@@ -787,7 +795,7 @@ export const openapiDocument = {
       get: {
         operationId: "queueAdmin",
         summary:
-          "bull-board queue admin (admins; session cookie or bearer). Its own UI routes live below this path.",
+          "bull-board queue admin (admins; session cookie or bearer), read-only. Its own UI routes live below this path; any method but GET and HEAD there is `405 method_not_allowed` (change jobs through /v1/jobs).",
         responses: {
           "200": { description: "HTML" },
           "303": { description: "Browser without a session: to /admin/login" },
@@ -801,7 +809,7 @@ export const openapiDocument = {
         operationId: "adminLogout",
         summary: "End the admin session",
         ...open,
-        responses: { "303": { description: "Signed out" } },
+        responses: { "303": { description: "Signed out" }, ...foreignOrigin },
       },
     },
     "/health": {

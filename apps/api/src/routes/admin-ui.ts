@@ -3,14 +3,73 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { GatewayError } from "@zimage/core";
 import type { Queue } from "bullmq";
-import express, { type RequestHandler, Router } from "express";
+import express, { type Request, type RequestHandler, Router } from "express";
 import type { Redis } from "ioredis";
-import { clientIp, type KeyResolver } from "../auth";
-import { createSession, endSession, SESSION_COOKIE } from "../browser-session";
+import { clientIp, type KeyResolver, refuseForeignOrigin } from "../auth";
+import { endSession, SESSION_COOKIE } from "../browser-session";
 import { isAdmin, type Principal } from "../principal";
+import type { OriginCheck } from "../same-origin";
 import { setSessionCookie } from "./session";
 
 const BASE = "/admin/queues";
+
+/**
+ * bull-board's page: its own scripts and styles from this origin, plus the inline styles of its
+ * loading screen. `base-uri 'self'` lets its `<base href="/admin/queues/">` work, which resolves its
+ * relative asset URLs at `/admin/queues` (no trailing slash) and on deep links alike; the web
+ * console's `base-uri 'none'` blocked it, so the page loaded without its scripts (issue #17).
+ */
+const BOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Any `<link>` to another site in bull-board's page (its Google Fonts stylesheet). */
+const EXTERNAL_LINK = /<link\b[^>]*\bhref="https?:\/\/[^"]*"[^>]*>/gi;
+
+type RenderEngine = (file: string, options: object, done: (err: Error | null, html?: string) => void) => void;
+
+/**
+ * Drops the Google Fonts stylesheet bull-board's page links: an admin page should not tell a third
+ * party who opens it and when, and the CSP would refuse it anyway (with a console error on every
+ * load). The page falls back to system fonts. bull-board has no option for this, so its view engine
+ * (an Express app setting, not in Express's types) is wrapped.
+ */
+function withoutExternalLinks(board: express.Application): void {
+  const engines = (board as unknown as { engines: Record<string, RenderEngine> }).engines;
+  const render = engines[".ejs"];
+  if (!render)
+    throw new Error("bull-board no longer renders its page with ejs: revisit withoutExternalLinks");
+  board.engine("ejs", (file, options, done) =>
+    render(file, options, (err, html) => done(err, html?.replace(EXTERNAL_LINK, ""))),
+  );
+}
+
+/**
+ * The queue admin only reads. bull-board's own read-only mode hides its buttons and refuses its
+ * write routes, but the board is a dependency whose routes change between versions, so the gateway
+ * refuses every method but GET and HEAD under /admin/queues itself: removing, adding, retrying or
+ * promoting a job there would bypass the gateway's invariants (files left behind, jobs no one owns,
+ * no webhooks). With no unsafe method left, no cookie-authenticated change can come from another site.
+ */
+const readOnly: RequestHandler = (req, res, next) => {
+  if (req.method === "GET" || req.method === "HEAD") return next();
+  res.set("Allow", "GET, HEAD");
+  next(
+    new GatewayError(
+      "method_not_allowed",
+      "the queue admin is read-only: cancel, retry or delete jobs through /v1/jobs (or the web console)",
+    ),
+  );
+};
 
 const loginPage = (message = "") => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -34,35 +93,32 @@ export function adminUiRouter(deps: {
   redis: Redis;
   prefix: string;
   keys: KeyResolver;
+  origins: OriginCheck;
 }): Router {
   const router = Router();
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BASE);
-  createBullBoard({ queues: [new BullMQAdapter(deps.queue, { readOnlyMode: false })], serverAdapter });
+  createBullBoard({ queues: [new BullMQAdapter(deps.queue, { readOnlyMode: true })], serverAdapter });
+  const board = serverAdapter.getRouter() as express.Application;
+  withoutExternalLinks(board);
 
-  const sessionPrincipal = async (
-    cookie: string | undefined,
-    header: string | undefined,
-    ip: string,
-  ): Promise<Principal | null> => {
+  const sessionPrincipal = async (req: Request): Promise<Principal | null> => {
     // A malformed header, or an address blocked for too many bad keys, just means "not signed in by
     // header": the session cookie may still sign the caller in. Anything else (Redis) is a 5xx.
-    const fromHeader = await deps.keys.fromHeader(header, ip).catch((err: unknown) => {
-      if (err instanceof GatewayError) return null;
-      throw err;
-    });
+    const fromHeader = await deps.keys
+      .fromHeader(req.get("authorization"), clientIp(req))
+      .catch((err: unknown) => {
+        if (err instanceof GatewayError) return null;
+        throw err;
+      });
     if (fromHeader !== undefined) return fromHeader;
-    const fromCookie = await deps.keys.fromSession(cookie);
+    const fromCookie = await deps.keys.fromSession(req.cookies?.[SESSION_COOKIE]);
     if (fromCookie) return fromCookie;
-    return (await deps.keys.openMode()) ? deps.keys.local : null;
+    return deps.keys.openModePrincipal(req);
   };
 
   const requireAdminSession: RequestHandler = async (req, res, next) => {
-    const principal = await sessionPrincipal(
-      req.cookies?.[SESSION_COOKIE],
-      req.get("authorization"),
-      clientIp(req),
-    );
+    const principal = await sessionPrincipal(req);
     if (principal && isAdmin(principal)) return next();
     if (req.accepts(["html", "json"]) === "html") return res.redirect(303, "/admin/login");
     res.status(principal ? 403 : 401).json({
@@ -83,9 +139,11 @@ export function adminUiRouter(deps: {
   router.get("/admin/login", page, (_req, res) => {
     res.type("html").send(loginPage());
   });
+  const sameSite = refuseForeignOrigin(deps.origins);
   router.post(
     "/admin/login",
     page,
+    sameSite,
     express.urlencoded({ extended: false, limit: "4kb" }),
     async (req, res) => {
       const key = typeof req.body?.key === "string" ? req.body.key.trim() : "";
@@ -99,16 +157,20 @@ export function adminUiRouter(deps: {
       if (!principal || !isAdmin(principal)) {
         return res.status(401).type("html").send(loginPage("That is not a valid admin key."));
       }
-      const id = await createSession(deps.redis, deps.prefix, principal);
+      const id = await deps.keys.startSession(principal);
       setSessionCookie(res, id, req.secure);
       res.redirect(303, BASE);
     },
   );
-  router.post("/admin/logout", async (req, res) => {
+  router.post("/admin/logout", sameSite, async (req, res) => {
     await endSession(deps.redis, deps.prefix, req.cookies?.[SESSION_COOKIE]);
     res.clearCookie(SESSION_COOKIE, { path: "/" });
     res.redirect(303, "/admin/login");
   });
-  router.use(BASE, requireAdminSession, serverAdapter.getRouter());
+  const boardCsp: RequestHandler = (_req, res, next) => {
+    res.set("Content-Security-Policy", BOARD_CSP);
+    next();
+  };
+  router.use(BASE, readOnly, requireAdminSession, boardCsp, board);
   return router;
 }

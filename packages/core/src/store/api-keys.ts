@@ -158,3 +158,8 @@ export async function setApiKeyLimits(
 export async function countActiveApiKeys(redis: Redis, prefix: string): Promise<number> {
   return redis.scard(activeKeys(prefix));
 }
+
+/** Keys ever created, revoked ones included (a revoked key keeps its record). */
+export async function countApiKeys(redis: Redis, prefix: string): Promise<number> {
+  return redis.scard(allKeys(prefix));
+}

@@ -2,6 +2,7 @@ export { addJob } from "./add-job";
 export {
   type ApiKeyRecord,
   countActiveApiKeys,
+  countApiKeys,
   createApiKey,
   findApiKey,
   getApiKey,
