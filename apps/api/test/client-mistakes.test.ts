@@ -15,7 +15,7 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 let api: TestApi;
 
 beforeAll(async () => {
-  api = await startTestApi({ adminKey: ADMIN });
+  api = await startTestApi({ adminKey: ADMIN, maxUploadBytes: 16 * 1024 * 1024 });
 });
 afterAll(async () => {
   await api?.close();
@@ -251,8 +251,65 @@ describe("a malformed percent-encoding in a path parameter is a 400, never a 500
     ["PATCH", "/v1/admin/keys/%zz"],
   ])("%s %s", async (method, path) => {
     const res = await fetch(`${api.url}${path}`, { method, headers: auth });
-    const body = await res.json();
-    expect([res.status, nativeError.safeParse(body).success]).toEqual([400, true]);
-    expect(body.error.code).toBe("invalid_request");
+    const body = nativeError.safeParse(await res.json());
+    expect([res.status, body.success]).toEqual([400, true]);
+    expect(body.data?.error.code).toBe("invalid_request");
   });
+});
+
+describe("an edit without size renders within the bounds size has", () => {
+  const multipartEndpoints = ENDPOINTS.filter((e) => e.transport === "multipart");
+  const submitEdit = async (endpoint: Endpoint, image: Buffer, size?: string) => {
+    const form = new FormData();
+    form.append("prompt", "make it blue");
+    if (size) form.append("size", size);
+    form.append("image", new Blob([image], { type: "image/png" }), "in.png");
+    const res = await fetch(`${api.url}${endpoint.path}`, {
+      method: "POST",
+      headers: { ...auth, prefer: "respond-async" },
+      body: form,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  const fitted = multipartEndpoints.flatMap((endpoint) =>
+    [
+      [2560, 1920, "2048x1536"],
+      [1000, 1000, "992x992"],
+      [96, 64, "192x128"],
+      [512, 384, "512x384"],
+    ].map(([w, h, size]) => ({ endpoint, w: w as number, h: h as number, size: size as string })),
+  );
+  it.each(fitted)(
+    "a $w x $h input on $endpoint.name is asked for $size",
+    async ({ endpoint, w, h, size }) => {
+      const image = makePng(w, h);
+      expect(pngSize(image)).toEqual({ width: w, height: h });
+      const { status, body } = await submitEdit(endpoint, image);
+      expect(status).toBe(202);
+      // The job's params carry the size, which is what the worker sends the upstream.
+      expect((body.params as { size?: string }).size).toBe(size);
+    },
+  );
+
+  it.each(multipartEndpoints)("a size sent with the edit is kept on $name", async (endpoint) => {
+    const { status, body } = await submitEdit(endpoint, makePng(1000, 1000), "256x128");
+    expect(status).toBe(202);
+    expect((body.params as { size?: string }).size).toBe("256x128");
+  });
+
+  it.each(multipartEndpoints)(
+    "an input too elongated for any allowed size is refused on $name",
+    async (endpoint) => {
+      const before = await footprint();
+      const { status, body } = await submitEdit(endpoint, makePng(2600, 40));
+      const shape = endpoint.shape === "native" ? nativeError : openaiError;
+      expect([status, shape.safeParse(body).success]).toEqual([400, true]);
+      expect(JSON.stringify(body)).toMatch(/2600x40.*send size/);
+      if (endpoint.shape === "openai") expect((body.error as { param: string }).param).toBe("size");
+      expect(await footprint()).toEqual(before);
+      // With a size the client chose, the same input is accepted.
+      expect((await submitEdit(endpoint, makePng(2600, 40), "2048x128")).status).toBe(202);
+    },
+  );
 });

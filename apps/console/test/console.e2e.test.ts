@@ -239,7 +239,8 @@ describe("web console", () => {
     await expect.poll(() => item.getAttribute("data-status"), { timeout: 30_000 }).toBe("succeeded");
     const id = (await item.getAttribute("data-job-id"))!;
     const done = await cluster.view(id, userKey);
-    expect(done.result!.images[0]).toMatchObject({ width: 96, height: 64 });
+    // The input's size fitted to the bounds (96x64 is under the 128 minimum): 192x128.
+    expect(done.result!.images[0]).toMatchObject({ width: 192, height: 128 });
 
     // Retry: a second job with the same parameters and input appears in the list.
     await item.getByRole("button", { name: "Retry" }).click();

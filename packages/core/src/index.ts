@@ -1,4 +1,5 @@
 export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } from "./config";
+export { fitEditSize } from "./edit-size";
 export { type EffectiveParams, effectiveParamsSchema } from "./effective-params";
 export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";

@@ -70,7 +70,9 @@ const number = () =>
   });
 
 const common = {
-  prompt,
+  prompt: prompt.describe(
+    "1-4000 characters of well-formed Unicode (no lone surrogates, no U+FFFD, no NUL); not only spaces or invisible characters",
+  ),
   negative_prompt: text(PROMPT_MAX_CHARS).optional(),
   n: number().int().min(1).max(4).default(DEFAULTS.n),
   num_inference_steps: number().int().min(1).max(100).default(DEFAULTS.steps),
@@ -102,11 +104,15 @@ export const generateRequestSchema = z.strictObject({
   guidance_scale: number().min(0).max(20).default(DEFAULTS.generateGuidance),
 });
 
-/** Edit fields arrive as multipart text; `size` defaults to the input image's size upstream. */
+/** Edit fields arrive as multipart text; without `size` the submit fills in `fitEditSize` of the input. */
 export const editRequestSchema = z.strictObject({
   kind: z.literal("edit").optional(),
   ...common,
-  size: sizeSchema.optional(),
+  size: sizeSchema
+    .optional()
+    .describe(
+      "Default: the input image's size fitted to these bounds keeping its aspect ratio (scaled down to 2048 or up to 128 on a side, each side rounded down to a multiple of 32: 4032x3024 → 2048x1536, 1000x1000 → 992x992); refused when the input is more elongated than 16:1. The job's params show the size chosen. An upstream whose edits are asynchronous (the reference server) ignores size and renders at the input's own size.",
+    ),
   guidance_scale: number().min(0).max(20).default(DEFAULTS.editGuidance),
 });
 
