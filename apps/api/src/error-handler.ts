@@ -22,6 +22,46 @@ const BODY_PARSER_ERRORS: Record<string, [ErrorCode, string]> = {
 };
 
 /**
+ * A body that is not what its Content-Encoding says (bad gzip/deflate header, a truncated stream,
+ * corrupt brotli) fails inside zlib; body-parser passes zlib's error on with no `type`. zlib's codes:
+ * `Z_*` for gzip/deflate, `ERR_*` (brotli's own names, e.g. ERR__ERROR_FORMAT_PADDING_1) for br.
+ */
+function isDecompressionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const { code, errno } = err as NodeJS.ErrnoException;
+  return typeof errno === "number" && typeof code === "string" && /^(Z_|ERR_)/.test(code);
+}
+
+/**
+ * Express's router decodes path parameters with decodeURIComponent and passes on the URIError of a
+ * malformed one (`/v1/jobs/%zz`), marked 400. It is matched here rather than by its status so that no
+ * other URIError (a bug of ours) is ever blamed on the client.
+ */
+const isBadPathEncoding = (err: unknown) =>
+  err instanceof URIError && (err as { status?: number }).status === 400;
+
+const CLIENT_ERROR_CODES: Record<number, ErrorCode> = {
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+function clientErrorOf(err: unknown): [number, ErrorBody] | null {
+  const { status, expose, message } = (err ?? {}) as {
+    status?: unknown;
+    expose?: unknown;
+    message?: unknown;
+  };
+  if (expose !== true || typeof status !== "number" || status < 400 || status > 499) return null;
+  const code = CLIENT_ERROR_CODES[status] ?? "invalid_request";
+  return [
+    ERROR_CODES[code],
+    errorBody(code, typeof message === "string" && message ? message : "bad request"),
+  ];
+}
+
+/**
  * ioredis/BullMQ failures that mean "Redis cannot take this right now" (unreachable, or out of memory
  * under `noeviction`), which is a 503, not a 500.
  */
@@ -42,6 +82,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     let status: number;
     let body: ErrorBody;
+    const clientError = clientErrorOf(err);
     if (err instanceof GatewayError) {
       status = err.status;
       body = errorBody(err.code, err.message, err.details);
@@ -52,6 +93,20 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       const [code, message] = BODY_PARSER_ERRORS[err.type]!;
       status = ERROR_CODES[code];
       body = errorBody(code, message);
+    } else if (isDecompressionError(err)) {
+      status = 400;
+      body = errorBody(
+        "invalid_request",
+        "the request body could not be decoded as its Content-Encoding says: it is corrupt or truncated",
+      );
+    } else if (isBadPathEncoding(err)) {
+      status = 400;
+      body = errorBody("invalid_request", "the URL path has a malformed percent-encoding");
+    } else if (clientError) {
+      // Any other failure a library marks as the client's (http-errors' `expose` with a 4xx status):
+      // a client mistake we have not named above must still be a 4xx, never a 500.
+      [status, body] = clientError;
+      logger.info({ err, reqId: (req as { id?: string }).id }, "unclassified client error");
     } else if (isRedisUnavailable(err)) {
       status = 503;
       body = errorBody("service_unavailable", "the job store is unavailable; retry shortly");

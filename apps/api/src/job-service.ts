@@ -12,6 +12,7 @@ import {
   deleteTombstone,
   describeIssues,
   editRequestSchema,
+  fitEditSize,
   forgetJobs,
   GatewayError,
   generateRequestSchema,
@@ -112,6 +113,9 @@ export class JobService {
     const { kind: _kind, webhook, ...params } = validate(editRequestSchema, form);
     if (!file) throw new GatewayError("invalid_request", 'an image file is required in the "image" field');
     const info = probeImage(file.buffer);
+    // Without size the upstream renders at the input's size: bring it within the bounds `size` has,
+    // and carry it in the job's params so the upstream is asked for exactly that.
+    params.size ??= fitEditSize(info.width, info.height);
     const ext = info.type === "image/png" ? "png" : "jpg";
     const input: Omit<InputImageRef, "key" | "bytes"> = {
       contentType: info.type,

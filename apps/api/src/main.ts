@@ -5,6 +5,7 @@ import {
   createWebhookQueue,
   loadConfigOrExit,
   ResultUrlSigner,
+  redactUrl,
 } from "@zimage/core";
 import { createStore } from "@zimage/storage";
 import { createApp } from "./app";
@@ -37,7 +38,10 @@ const openMode = openModeCheck({
 await new Promise<void>((resolve) => {
   if (redis.status === "ready") return resolve();
   const timer = setTimeout(() => {
-    logger.warn({ redisUrl: config.REDIS_URL }, "Redis is not reachable yet; serving 503 until it is");
+    logger.warn(
+      { redisUrl: redactUrl(config.REDIS_URL) },
+      "Redis is not reachable yet; serving 503 until it is",
+    );
     resolve();
   }, 10_000);
   redis.once("ready", () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "@zimage/core";
+import { type Logger, redactRequestTarget } from "@zimage/core";
 import type { RequestHandler } from "express";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -24,7 +24,9 @@ export function requestLog(logger: Logger): RequestHandler {
       logger[level](
         {
           reqId: id,
-          req: { method: req.method, url: req.originalUrl },
+          // A signed image URL's `sig` (and any token-like query value) opens the image to whoever
+          // holds it: logs are read by more people than the job's owner (issue #17).
+          req: { method: req.method, url: redactRequestTarget(req.originalUrl) },
           res: { statusCode: status },
           responseTime: Math.round(performance.now() - started),
         },

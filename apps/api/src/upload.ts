@@ -21,6 +21,17 @@ export function imageUpload(maxFileBytes: number, fields: string[] = ["image"]):
   }).fields(fields.map((name) => ({ name, maxCount: 1 })));
 
   return (req, res, next) => {
+    // busboy reads the bytes as they come and knows no Content-Encoding: a compressed form would be
+    // misparsed as a malformed one. Refused by name instead (images are compressed already).
+    const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+    if (encoding !== "identity") {
+      return next(
+        new GatewayError(
+          "unsupported_media_type",
+          "multipart uploads must not be sent with a Content-Encoding; send the form uncompressed",
+        ),
+      );
+    }
     parse(req, res, (err: unknown) => {
       if (!err) {
         const files = Object.values((req.files ?? {}) as Record<string, Express.Multer.File[]>).flat();

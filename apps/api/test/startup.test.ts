@@ -43,4 +43,16 @@ describe("api start-up without API keys", () => {
     expect(await api.exited).toBe(1);
     expect(api.output()).toMatch(/PORT="eighty"/);
   });
+
+  it("names a bad secret variable without printing its value", async () => {
+    const secret = "admin-secret-value-too-short";
+    const api = startProcess(process.execPath, ["--import", "tsx", main], {
+      env: { ADMIN_API_KEY: secret, REDIS_URL: "http://:redis-password@redis:6379" },
+    });
+    expect(await api.exited).toBe(1);
+    expect(api.output()).toMatch(/ADMIN_API_KEY: must be at least 32 characters/);
+    expect(api.output()).toMatch(/REDIS_URL: must start with redis:\/\//);
+    expect(api.output()).not.toContain(secret);
+    expect(api.output()).not.toContain("redis-password");
+  });
 });

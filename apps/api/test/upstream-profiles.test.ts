@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { fitEditSize } from "@zimage/core";
 import { type Cluster, type JobView, startCluster } from "@zimage/test-cluster";
 import { makePng, pngSize, waitFor } from "@zimage/testkit";
 import type { SimulatorProfile } from "@zimage/zimage-sim";
@@ -21,11 +22,30 @@ const root = resolve(import.meta.dirname, "../../..");
 
 const expected: Record<
   SimulatorProfile,
-  { editMode: "sync" | "async"; loadedAfterEdit: string; editSteps: number | null }
+  {
+    editMode: "sync" | "async";
+    loadedAfterEdit: string;
+    editSteps: number | null;
+    /** An edit without size: the gateway asks for the input's size fitted to the bounds (96x64 → 192x128); the reference server's async edit takes no size, so there the input decides. */
+    editSizeOf: (w: number, h: number) => { width: number; height: number };
+  }
 > = {
-  documented: { editMode: "sync", loadedAfterEdit: "all", editSteps: 50 },
+  documented: {
+    editMode: "sync",
+    loadedAfterEdit: "all",
+    editSteps: 50,
+    editSizeOf: (w, h) => {
+      const [width, height] = fitEditSize(w, h).split("x").map(Number);
+      return { width: width!, height: height! };
+    },
+  },
   // The reference server's async edit runs 50 steps at guidance 4 whatever was asked.
-  reference: { editMode: "async", loadedAfterEdit: "edit", editSteps: 50 },
+  reference: {
+    editMode: "async",
+    loadedAfterEdit: "edit",
+    editSteps: 50,
+    editSizeOf: (width, height) => ({ width, height }),
+  },
 };
 
 describe.each(["documented", "reference"] as const)("against the %s server", (profile) => {
@@ -120,7 +140,9 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
       prompt: "make it blue",
       response_format: "b64_json",
     });
-    expect(pngSize(Buffer.from(res.data![0]!.b64_json!, "base64"))).toEqual({ width: 96, height: 64 });
+    expect(pngSize(Buffer.from(res.data![0]!.b64_json!, "base64"))).toEqual(
+      expected[profile].editSizeOf(96, 64),
+    );
   });
 
   it("edits through the zimage CLI", async () => {
@@ -136,7 +158,7 @@ describe.each(["documented", "reference"] as const)("against the %s server", (pr
           timeout: 60_000,
         },
       );
-      expect(pngSize(await readFile(join(dir, "out.png")))).toEqual({ width: 64, height: 96 });
+      expect(pngSize(await readFile(join(dir, "out.png")))).toEqual(expected[profile].editSizeOf(64, 96));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

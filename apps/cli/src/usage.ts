@@ -10,7 +10,7 @@ Usage:
   zimage keys list | revoke ID | set-limits ID [--rate N] [--max-pending N] [--weight N]
 
 Job options (generate, edit):
-  -s, --size WxH        both sides divisible by 32 (generate default 1024x1024; edit: the input's)
+  -s, --size WxH        both sides divisible by 32 (generate default 1024x1024; edit: the input's, fitted to 128-2048)
   -n, --n N             images, 1-4
       --steps N         num_inference_steps (default 50)
       --guidance X      guidance_scale (default 4.0, edits 1.5)

@@ -81,7 +81,8 @@ describe("zimage CLI", () => {
     await writeFile(join(dir, "in.png"), makePng(96, 160));
     const run = await zimage(["edit", "in.png", "make it night", "-o", "night.png"]);
     expect(run.code).toBe(0);
-    expect(pngSize(await readFile(join(dir, "night.png")))).toEqual({ width: 96, height: 160 });
+    // Without -s the gateway fits the input's size to the bounds: 96x160 → 128x192 (issue #17).
+    expect(pngSize(await readFile(join(dir, "night.png")))).toEqual({ width: 128, height: 192 });
   });
 
   it("jobs lists the caller's jobs; show and cancel act on one", async () => {

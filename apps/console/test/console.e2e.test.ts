@@ -239,6 +239,7 @@ describe("web console", () => {
     await expect.poll(() => item.getAttribute("data-status"), { timeout: 30_000 }).toBe("succeeded");
     const id = (await item.getAttribute("data-job-id"))!;
     const done = await cluster.view(id, userKey);
+    // This suite runs the reference profile, whose async edit takes no size: the input decides.
     expect(done.result!.images[0]).toMatchObject({ width: 96, height: 64 });
 
     // Retry: a second job with the same parameters and input appears in the list.

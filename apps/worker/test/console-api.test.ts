@@ -238,7 +238,8 @@ describe("retry and delete", () => {
     const image = await fetch(`${cluster.apiUrl}/v1/jobs/${copy.id}/images/0`, {
       headers: { authorization: `Bearer ${userKey}` },
     });
-    expect(pngSize(Buffer.from(await image.arrayBuffer()))).toEqual({ width: 96, height: 64 });
+    // The input's size fitted to the bounds (issue #17): 96x64 → 192x128.
+    expect(pngSize(Buffer.from(await image.arrayBuffer()))).toEqual({ width: 192, height: 128 });
 
     // Deleting the original deletes its input with it: a retry of the deleted job is 410.
     expect((await cluster.request("DELETE", `/v1/jobs/${id}`, { key: userKey })).status).toBe(204);

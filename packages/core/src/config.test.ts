@@ -18,12 +18,41 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ LOG_PRETTY: "maybe" })).toThrow(/LOG_PRETTY/);
   });
 
+  it("never prints the value of a secret variable, only its name and the problem (issue #17)", () => {
+    const secrets = {
+      ADMIN_API_KEY: "admin-secret-too-short",
+      METRICS_TOKEN: "tok-secret",
+      RESULT_URL_SECRET: "url-secret-short",
+      REDIS_URL: "http://:redis-password@redis:6379",
+      PUBLIC_URL: "https//gateway:password@example",
+    };
+    let err: unknown;
+    try {
+      loadConfig(secrets);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const { message, problems } = err as ConfigError;
+    for (const value of Object.values(secrets)) expect(message).not.toContain(value);
+    expect(message).not.toMatch(/secret|password|tok-/);
+    expect(problems.sort()).toEqual([
+      "ADMIN_API_KEY: must be at least 32 characters",
+      "METRICS_TOKEN: must be at least 16 characters",
+      "PUBLIC_URL: must be an absolute http(s) URL",
+      "REDIS_URL: must start with redis:// or rediss://",
+      "RESULT_URL_SECRET: must be at least 32 characters",
+    ]);
+    // Harmless values are still echoed, which is what helps an operator fix a typo.
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT="eighty"/);
+  });
+
   it("reports every bad variable at once", () => {
     try {
       loadConfig({ PORT: "-1", IMAGE_TIMEOUT_SECONDS: "0" });
       expect.unreachable();
     } catch (err) {
-      expect((err as ConfigError).problems.map((p) => p.split("=")[0]).sort()).toEqual([
+      expect((err as ConfigError).problems.map((p) => p.split(/[=:]/)[0]).sort()).toEqual([
         "IMAGE_TIMEOUT_SECONDS",
         "PORT",
       ]);

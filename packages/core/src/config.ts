@@ -101,6 +101,19 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Variables whose value is never printed, even when it is wrong: keys, tokens, secrets, passwords and
+ * credentials by name (ADMIN_API_KEY, METRICS_TOKEN, RESULT_URL_SECRET, AWS_SECRET_ACCESS_KEY, …),
+ * and URLs, which may carry a password (`redis://:pw@host`). A new variable named like a secret is
+ * covered without anyone remembering to list it.
+ */
+const SECRET_VARIABLE = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|^AWS_|_URLS?$|UPSTREAMS/;
+
+/** `NAME="value"` for a harmless variable, the bare name for one that may hold a secret. */
+export function describeVariable(name: string, value: string | undefined): string {
+  return SECRET_VARIABLE.test(name) ? name : `${name}=${JSON.stringify(value)}`;
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset, as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(
@@ -110,7 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map(
-        (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`,
+        (i) => `${describeVariable(String(i.path[0]), env[String(i.path[0])])}: ${i.message}`,
       ),
     );
   }

@@ -1,4 +1,5 @@
 export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } from "./config";
+export { fitEditSize } from "./edit-size";
 export { type EffectiveParams, effectiveParamsSchema } from "./effective-params";
 export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
@@ -46,6 +47,7 @@ export {
 export { createLogger, type Logger, REDACT_PATHS } from "./logger";
 export { createMetricsRegistry, JOB_DURATION_BUCKETS, METRIC_PREFIX, metricsAuthorized } from "./metrics";
 export { QUEUES } from "./queues";
+export { redactRequestTarget, redactUrl } from "./redact-url";
 export { createRedis, pingRedis, type RedisRole } from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";

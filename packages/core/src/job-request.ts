@@ -22,7 +22,8 @@ export function parseSize(size: string): { width: number; height: number } {
 
 export const sizeSchema = z
   .string()
-  .regex(/^\d{1,5}x\d{1,5}$/, 'must look like "WIDTHxHEIGHT", e.g. "1024x1024"')
+  // Digits without leading zeros: "0512x0512" means nothing an upstream parses the same way.
+  .regex(/^[1-9]\d{0,4}x[1-9]\d{0,4}$/, 'must look like "WIDTHxHEIGHT", e.g. "1024x1024"')
   .refine((s) => {
     const { width, height } = parseSize(s);
     return [width, height].every((v) => v >= SIZE_LIMITS.min && v <= SIZE_LIMITS.max);
@@ -32,24 +33,52 @@ export const sizeSchema = z
     return width % SIZE_LIMITS.multiple === 0 && height % SIZE_LIMITS.multiple === 0;
   }, `both sides must be divisible by ${SIZE_LIMITS.multiple}`);
 
+/**
+ * A lone surrogate cannot be encoded as UTF-8: strict JSON parsers (Go, Rust's serde, Python with
+ * strict decoding) refuse every listing that carries one, so one bad prompt would break them for all.
+ * U+FFFD is what a decoder puts in place of bytes that were not UTF-8 (busboy and body-parser do so
+ * for multipart fields and JSON bodies): refusing it refuses mis-encoded text on every transport.
+ */
+const MALFORMED_UNICODE = /[\p{Surrogate}\uFFFD]/u;
+/**
+ * Characters that show nothing: every Unicode space (U+3000 ideographic space, no-break spaces) and
+ * the default-ignorable ones (zero-width space and joiners U+200B-U+200D, word joiner U+2060, BOM
+ * U+FEFF, U+180E). A prompt of only these is empty to a person and to the upstream's tokenizer.
+ */
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u;
+
 const text = (max: number) =>
   z
     .string()
     .max(max, `at most ${max} characters`)
     // NUL bytes break the upstream's tokenizer and most logs; no legitimate prompt contains one.
-    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
+    .refine(
+      (s) => !MALFORMED_UNICODE.test(s),
+      "must be well-formed Unicode sent as UTF-8 (no lone surrogates, no U+FFFD replacement characters)",
+    );
 
-const prompt = text(PROMPT_MAX_CHARS).refine((s) => s.trim().length > 0, "must not be empty");
+const prompt = text(PROMPT_MAX_CHARS).refine((s) => !INVISIBLE_ONLY.test(s), "must not be empty");
+
+/** A number; the message says what a multipart field must look like (see PLAIN_DECIMAL). */
+const number = () =>
+  z.number({
+    error: (issue) =>
+      issue.code === "invalid_type" && issue.input !== undefined && typeof issue.input !== "number"
+        ? "must be a number (in a form field: plain decimal, e.g. 2 or 2.5)"
+        : undefined,
+  });
 
 const common = {
-  prompt,
+  prompt: prompt.describe(
+    "1-4000 characters of well-formed Unicode (no lone surrogates, no U+FFFD, no NUL); not only spaces or invisible characters",
+  ),
   negative_prompt: text(PROMPT_MAX_CHARS).optional(),
-  n: z.number().int().min(1).max(4).default(DEFAULTS.n),
-  num_inference_steps: z.number().int().min(1).max(100).default(DEFAULTS.steps),
+  n: number().int().min(1).max(4).default(DEFAULTS.n),
+  num_inference_steps: number().int().min(1).max(100).default(DEFAULTS.steps),
   cfg_normalization: z.boolean().default(false),
   /** Passed through to the upstream; the real server may ignore it (the simulator honours it). */
-  seed: z
-    .number()
+  seed: number()
     .int()
     .min(0)
     .max(2 ** 32 - 1)
@@ -72,15 +101,19 @@ export const generateRequestSchema = z.strictObject({
   kind: z.literal("generate").optional(),
   ...common,
   size: sizeSchema.default(DEFAULTS.size),
-  guidance_scale: z.number().min(0).max(20).default(DEFAULTS.generateGuidance),
+  guidance_scale: number().min(0).max(20).default(DEFAULTS.generateGuidance),
 });
 
-/** Edit fields arrive as multipart text; `size` defaults to the input image's size upstream. */
+/** Edit fields arrive as multipart text; without `size` the submit fills in `fitEditSize` of the input. */
 export const editRequestSchema = z.strictObject({
   kind: z.literal("edit").optional(),
   ...common,
-  size: sizeSchema.optional(),
-  guidance_scale: z.number().min(0).max(20).default(DEFAULTS.editGuidance),
+  size: sizeSchema
+    .optional()
+    .describe(
+      "Default: the input image's size fitted to these bounds keeping its aspect ratio (scaled down to 2048 or up to 128 on a side, each side rounded down to a multiple of 32: 4032x3024 → 2048x1536, 1000x1000 → 992x992); refused when the input is more elongated than 16:1. The job's params show the size chosen. An upstream whose edits are asynchronous (the reference server) ignores size and renders at the input's own size.",
+    ),
+  guidance_scale: number().min(0).max(20).default(DEFAULTS.editGuidance),
 });
 
 export type GenerateParams = z.infer<typeof generateRequestSchema>;
@@ -90,25 +123,29 @@ export type JobKind = "generate" | "edit";
 
 const NUMERIC_FIELDS = new Set(["n", "num_inference_steps", "guidance_scale", "seed"]);
 const BOOLEAN_FIELDS = new Set(["cfg_normalization"]);
+/**
+ * A multipart number is a plain decimal: JSON's number grammar without the exponent (optional minus,
+ * no leading zeros, optional fraction). `Number()` would also take "0x2", "1e0", " 2", "+2" and ""
+ * (as 0); none is what a form field holding a count means, so they are refused rather than guessed.
+ * "2.0" is the JSON number 2.0, so it is n=2 here too.
+ */
+export const PLAIN_DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 /**
  * Multipart fields are strings; convert the numeric and boolean ones so one schema validates both
- * JSON and form bodies. Anything unconvertible is left as is and rejected by the schema with a clear message.
+ * JSON and form bodies. Anything unconvertible is left as is and rejected by the schema with a clear
+ * message. Built with `Object.fromEntries` so a field named `__proto__` stays an own key, which the
+ * strict schema refuses by name, instead of setting the result's prototype and vanishing.
  */
 export function coerceFormFields(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (typeof value !== "string") {
-      out[key] = value;
-    } else if (NUMERIC_FIELDS.has(key) && value.trim() !== "" && Number.isFinite(Number(value))) {
-      out[key] = Number(value);
-    } else if (BOOLEAN_FIELDS.has(key) && (value === "true" || value === "false")) {
-      out[key] = value === "true";
-    } else {
-      out[key] = value;
-    }
-  }
-  return out;
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => {
+      if (typeof value !== "string") return [key, value];
+      if (NUMERIC_FIELDS.has(key) && PLAIN_DECIMAL.test(value)) return [key, Number(value)];
+      if (BOOLEAN_FIELDS.has(key) && (value === "true" || value === "false")) return [key, value === "true"];
+      return [key, value];
+    }),
+  );
 }
 
 /** Flattens zod issues into `[{path, message}]` for the error body's `details`. */

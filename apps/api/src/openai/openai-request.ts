@@ -28,16 +28,16 @@ export function nativeParams(body: unknown): Record<string, unknown> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new GatewayError("invalid_request", "the request body must be a JSON object");
   }
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body)) {
-    if (ACCEPTED_AND_IGNORED.has(key)) continue;
-    out[key] = value;
-  }
+  // fromEntries keeps a `__proto__` field an own key, so the native schema refuses it by name as on
+  // POST /v1/jobs; assigning it (`out[key] = value`) would set the prototype and drop it silently.
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(body).filter(([key]) => !ACCEPTED_AND_IGNORED.has(key)),
+  );
   const { stream, partial_images, output_format, size, kind, webhook, webhook_url } = out;
   if (stream === true || stream === "true") {
     throw unsupported("stream", "streaming partial images is not supported; omit stream");
   }
-  if (partial_images !== undefined && Number(partial_images) !== 0) {
+  if (partial_images !== undefined && partial_images !== 0 && partial_images !== "0") {
     throw unsupported("partial_images", "partial images are not supported; omit partial_images");
   }
   if (output_format !== undefined && output_format !== "png") {

@@ -93,18 +93,22 @@ const openaiResponses = {
     "`num_inference_steps` or `guidance_scale` outside the bounds of every upstream able to run the job (`param_out_of_range`, `param` names it)",
   ),
   "413": openaiError("Body or image too large"),
-  "415": openaiError("Wrong content type"),
+  "415": openaiError("Wrong content type, an unknown Content-Encoding, or a compressed multipart upload"),
   "429": openaiError("Rate or pending-job limit (with Retry-After)"),
   "502": openaiError("The GPU failed the job (`upstream_error`, `upstream_model_load_failed`, …)"),
   "503": openaiError("Redis or every upstream unavailable"),
   "504": openaiError("Still running after OPENAI_WAIT_SECONDS (`job_wait_timeout`), or `upstream_timeout`"),
 };
 
+/** How the API answers malformed requests; docs/reliability.md "Hostile input and bounds" lists them all. */
+const CLIENT_MISTAKES =
+  "**Client mistakes are 4xx.** A body that is not what its `Content-Encoding` says (corrupt or truncated gzip, deflate, br) is 400 `invalid_request`; an unknown encoding, or any encoding on a multipart upload, is 415 `unsupported_media_type`. A path parameter with a malformed percent-encoding (`/v1/jobs/%zz`) is 400 `invalid_request` on every route. Text fields must be well-formed Unicode (no lone surrogates, no U+FFFD); a prompt of only spaces or invisible characters (zero-width, U+3000, …) is empty. Multipart numbers are plain decimals (`2`, `2.5`; not `0x2`, `1e0`, `+2`, ` 2`, `02`). Unknown fields, `__proto__` included, are refused by name on every endpoint.";
+
 /** Which parameters each kind of upstream honours; the README's "Upstream kinds" says the same. */
 const UPSTREAM_KINDS = [
   "**Upstream kinds.** What a job's parameters do depends on the upstream that runs it; the job view's `effective_params` shows what was actually run, once the job has succeeded.",
   "- *Documented server* (the published API notes): text-to-image and synchronous edits (`POST /v1/images/edits`) honour `size`, `n`, `num_inference_steps`, `guidance_scale`, `negative_prompt`, `cfg_normalization` and `seed`.",
-  "- *Reference server* (the public `vision_server.py`): text-to-image honours `size` (rounded down to a multiple of 32), `n`, `num_inference_steps`, `guidance_scale`, `negative_prompt` and `cfg_normalization`, not `seed`. Its only edit path is asynchronous (`POST /v1/images/async_edit`, then polling the task): it takes the image and the prompt only, runs 50 steps at guidance 4 at the input image's size, and the gateway runs `n` tasks for `n` images. Its text-to-image and edit models evict each other, so the gateway prefers jobs whose model is loaded (within PIPELINE_WINDOW_JOBS / PIPELINE_WINDOW_SECONDS).",
+  "- *Reference server* (the public `vision_server.py`): text-to-image honours `size` (rounded down to a multiple of 32), `n`, `num_inference_steps`, `guidance_scale`, `negative_prompt` and `cfg_normalization`, not `seed`. Its only edit path is asynchronous (`POST /v1/images/async_edit`, then polling the task): it takes the image and the prompt only, runs 50 steps at guidance 4 at the input image's size (there the input, not `size`, decides the output's size: send inputs whose sides are 128-2048 and divisible by 32 to stay within the bounds), and the gateway runs `n` tasks for `n` images. Its text-to-image and edit models evict each other, so the gateway prefers jobs whose model is loaded (within PIPELINE_WINDOW_JOBS / PIPELINE_WINDOW_SECONDS).",
   "- *Operator settings* (ZIMAGE_UPSTREAMS options): `steps`/`guidance` replace the gateway's defaults for jobs that leave those fields out; `steps_range`/`guidance_range` clamp values on that upstream; a value outside the bounds of every upstream able to run the job is refused at submit (422 `param_out_of_range`). When every upstream was discovered (or pinned) without a job's kind, submit answers 409 `capability_unavailable` and queues nothing. `GET /v1/upstreams` and `GET /v1/models` show what was discovered and set.",
 ].join("\n");
 
@@ -148,6 +152,8 @@ export const openapiDocument = {
     version: "0.1.0",
     description:
       "Asynchronous job API in front of self-hosted Z-Image GPU servers: submit text-to-image and image-to-image jobs, get an id at once, poll and download the PNGs. Errors are `{error: {code, message, details?}}` with a stable code.\n\n" +
+      CLIENT_MISTAKES +
+      "\n\n" +
       UPSTREAM_KINDS,
   },
   servers: [{ url: "/" }],
@@ -341,7 +347,9 @@ export const openapiDocument = {
             "`num_inference_steps` or `guidance_scale` outside the bounds of every upstream able to run the job (`param_out_of_range`; the message and `details.allowed` give each upstream's range)",
           ),
           "413": error("Body or upload too large (`payload_too_large`)"),
-          "415": error("Neither JSON nor multipart (`unsupported_media_type`)"),
+          "415": error(
+            "Neither JSON nor multipart, an unknown Content-Encoding, or a multipart upload with any Content-Encoding (`unsupported_media_type`)",
+          ),
           "429": error(
             "Submit rate or pending-job limit (`rate_limited`, `too_many_pending_jobs`), with Retry-After",
           ),
@@ -611,7 +619,7 @@ export const openapiDocument = {
         tags: ["OpenAI-compatible"],
         summary: "Image-to-image, OpenAI Images API style (multipart)",
         description:
-          "One PNG or JPEG in `image` (or `image[]`); `mask` is refused (400, param `mask`). Otherwise as /v1/images/generations.",
+          "One PNG or JPEG in `image` (or `image[]`); `mask` is refused (400, param `mask`). Without `size` (or with `auto`) the input's size fitted to the bounds is used, as on POST /v1/jobs. Otherwise as /v1/images/generations.",
         parameters: [openaiPrefer, openaiIdempotency],
         requestBody: {
           required: true,
