@@ -84,8 +84,8 @@ export class JobEventBus {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      let forJob = this.waiters.get(id);
-      if (!forJob) this.waiters.set(id, (forJob = new Set()));
+      const forJob = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, forJob);
       forJob.add(done);
       this.waiterCount++;
       if (onDispatch) this.dispatchWaiters.add(done);

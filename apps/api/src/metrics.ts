@@ -39,7 +39,13 @@ export class ApiMetrics {
   readonly sseClientsStalled: Counter;
   private readonly httpDuration: Histogram<"method" | "route" | "status_code">;
 
-  constructor(deps: { queue: Queue; redis: Redis; prefix: string; events: JobEventBus; streams: StreamSlots }) {
+  constructor(deps: {
+    queue: Queue;
+    redis: Redis;
+    prefix: string;
+    events: JobEventBus;
+    streams: StreamSlots;
+  }) {
     const registry = createMetricsRegistry("api");
     this.registry = registry;
     registry.registerMetric(fairShareRebases);

@@ -76,7 +76,12 @@ export async function startTestApi(
   const logger = opts.logger ?? createLogger({ name: "api-test", level: "silent" });
   const events = new JobEventBus(conn, "test", logger);
   await events.start();
-  const streams = new StreamSlots({ perKey: 1000, perProcess: 10_000, writeTimeoutMs: 30_000, ...opts.streamLimits });
+  const streams = new StreamSlots({
+    perKey: 1000,
+    perProcess: 10_000,
+    writeTimeoutMs: 30_000,
+    ...opts.streamLimits,
+  });
   const app = createApp({
     events,
     streams,

@@ -25,6 +25,7 @@ afterEach(async () => {
   api = undefined;
 });
 
+type Json = { id: string; key: string; error: { code: string; message: string } };
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 async function call(path: string, key: string, init: RequestInit = {}) {
@@ -32,11 +33,15 @@ async function call(path: string, key: string, init: RequestInit = {}) {
     ...init,
     headers: { ...auth(key), "content-type": "application/json", ...init.headers },
   });
-  return { status: res.status, headers: res.headers, body: (await res.json().catch(() => ({}))) as any };
+  const body = (await res.json().catch(() => ({}))) as Json;
+  return { status: res.status, headers: res.headers, body };
 }
 
 async function newKey(name: string): Promise<{ id: string; key: string }> {
-  const res = await call("/v1/admin/keys", ADMIN, { method: "POST", body: JSON.stringify({ name, role: "user" }) });
+  const res = await call("/v1/admin/keys", ADMIN, {
+    method: "POST",
+    body: JSON.stringify({ name, role: "user" }),
+  });
   expect(res.status).toBe(201);
   return { id: res.body.id, key: res.body.key };
 }
@@ -51,7 +56,11 @@ async function submit(key: string, prompt = "a fox", extra: Record<string, unkno
 }
 
 /** A held request through fetch: resolves with the response once its headers are in (or never, for a long-poll). */
-function openHeld(path: string, key: string, init: RequestInit = {}): { abort: () => void; response: Promise<Response> } {
+function openHeld(
+  path: string,
+  key: string,
+  init: RequestInit = {},
+): { abort: () => void; response: Promise<Response> } {
   const controller = new AbortController();
   aborts.add(controller);
   const response = fetch(`${api!.url}${path}`, {
@@ -70,7 +79,9 @@ function rawGet(path: string, key: string): Socket {
   sockets.add(socket);
   // Reset by the server when it gives up on a reader: expected here.
   socket.on("error", () => {});
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nAccept: text/event-stream\r\n\r\n`);
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${key}\r\nAccept: text/event-stream\r\n\r\n`,
+  );
   return socket;
 }
 
@@ -78,7 +89,14 @@ const held = () => api!.streams.stats();
 const nothingHeld = () => {
   const s = held();
   const bus = api!.events.counts();
-  return s.sse === 0 && s.wait === 0 && s.keys === 0 && s.timers === 0 && bus.waiters === 0 && bus.subscribers === 0;
+  return (
+    s.sse === 0 &&
+    s.wait === 0 &&
+    s.keys === 0 &&
+    s.timers === 0 &&
+    bus.waiters === 0 &&
+    bus.subscribers === 0
+  );
 };
 
 async function metric(name: string): Promise<number> {
@@ -88,7 +106,9 @@ async function metric(name: string): Promise<number> {
 }
 
 async function redisClients(): Promise<number> {
-  return String(await direct!.client("LIST")).trim().split("\n").length;
+  return String(await direct!.client("LIST"))
+    .trim()
+    .split("\n").length;
 }
 
 describe("stream caps", () => {
@@ -161,18 +181,18 @@ describe("abandoned streams", () => {
       ((await direct!.pubsub("NUMSUB", jobEventsChannel("test"))) as [string, number])[1];
     expect(await subscriptions()).toBe(1);
     expect(nothingHeld()).toBe(true);
-    const paths = (key: string, id: string) => [`/v1/jobs/${id}/events`, "/v1/events", `/v1/jobs/${id}?wait=30`];
+    const paths = (id: string) => [`/v1/jobs/${id}/events`, "/v1/events", `/v1/jobs/${id}?wait=30`];
 
     // 1. Immediately after connecting.
-    for (let i = 0; i < 10; i++) for (const p of paths(user.key, job)) rawGet(p, user.key).destroy();
+    for (let i = 0; i < 10; i++) for (const p of paths(job)) rawGet(p, user.key).destroy();
 
     // 2. Mid-setup: the api's Redis stalls, so each request is stuck in the await before its stream
     //    is set up (the admin key needs no Redis, so those hold their slot; the user's are stuck in
     //    authentication). The clients leave; then Redis answers.
     api.proxy!.cut("blackhole");
     const stuck = [
-      ...Array.from({ length: 5 }, () => paths(ADMIN, adminJob).map((p) => rawGet(p, ADMIN))).flat(),
-      ...paths(user.key, job).map((p) => rawGet(p, user.key)),
+      ...Array.from({ length: 5 }, () => paths(adminJob).map((p) => rawGet(p, ADMIN))).flat(),
+      ...paths(job).map((p) => rawGet(p, user.key)),
     ];
     await waitFor(() => held().sse === 10 && held().wait === 5, { what: "the admin's requests in setup" });
     for (const s of stuck) s.destroy();
@@ -227,7 +247,8 @@ describe("abandoned streams", () => {
     // rounds of position changes overrun what the kernel buffers for a socket nobody reads.
     const big = "字".repeat(4000);
     const jobs = 40;
-    for (let i = 0; i < jobs; i++) await submit(owner.key, `${big}${i}`.slice(-4000), { negative_prompt: big });
+    for (let i = 0; i < jobs; i++)
+      await submit(owner.key, `${big}${i}`.slice(-4000), { negative_prompt: big });
 
     const slow = rawGet("/v1/events", owner.key);
     slow.pause();

@@ -107,15 +107,20 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
   router.get("/v1/events", async (req, res) => {
     const principal = principalOf(res);
     const held = opts.streams.hold(res, principal.id, "sse");
-    await streamOwnerEvents(held, opts.events, {
-      owner: principal.id,
-      pending: () => listPending(opts.jobDeps.redis, opts.jobDeps.prefix, principal.id),
-      read: (id) =>
-        opts.jobs.getView(principal, id, baseUrl(req)).catch((err: unknown) => {
-          if (err instanceof GatewayError && (err.status === 404 || err.status === 410)) return null;
-          throw err;
-        }),
-    }, sseOptions);
+    await streamOwnerEvents(
+      held,
+      opts.events,
+      {
+        owner: principal.id,
+        pending: () => listPending(opts.jobDeps.redis, opts.jobDeps.prefix, principal.id),
+        read: (id) =>
+          opts.jobs.getView(principal, id, baseUrl(req)).catch((err: unknown) => {
+            if (err instanceof GatewayError && (err.status === 404 || err.status === 410)) return null;
+            throw err;
+          }),
+      },
+      sseOptions,
+    );
   });
 
   router.post("/v1/jobs/:id/retry", async (req, res) => {
