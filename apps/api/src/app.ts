@@ -24,6 +24,7 @@ import { upstreamsRouter } from "./routes/upstreams";
 import { webhooksRouter } from "./routes/webhooks";
 import { OriginCheck } from "./same-origin";
 import { storeAvailable } from "./store-available";
+import type { StreamSlots } from "./stream-slots";
 import { SubmitLimiter } from "./submit-limiter";
 
 export interface AppDeps extends JobDeps {
@@ -37,6 +38,8 @@ export interface AppDeps extends JobDeps {
   defaultLimits: KeyLimits;
   /** This process's subscription to job events (started by the caller). */
   events: JobEventBus;
+  /** MAX_STREAMS_PER_KEY / MAX_STREAMS_PER_PROCESS: the SSE streams and waiting requests held open. */
+  streams: StreamSlots;
   /** Bearer token for /metrics; open when unset. */
   metricsToken?: string | undefined;
   /** Open local mode: no key was ever created and the api is bound to loopback (see open-mode.ts). */

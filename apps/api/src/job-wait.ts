@@ -41,6 +41,8 @@ export async function waitForFinish(
   let view = first;
   while (!isFinished(view) && Date.now() < deadline && !signal?.aborted) {
     await bus.next(view.id, Math.min(RECHECK_MS, deadline - Date.now()), signal ? { signal } : {});
+    // The client left: no one reads the answer, so no further read of Redis on its behalf.
+    if (signal?.aborted) break;
     view = await read();
   }
   return view;

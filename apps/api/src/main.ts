@@ -12,6 +12,7 @@ import { createApp } from "./app";
 import { JobEventBus } from "./job-event-bus";
 import { isLoopback, openModeCheck } from "./open-mode";
 import { QueueDepthSampler } from "./queue-depth-sampler";
+import { StreamSlots } from "./stream-slots";
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: "api", level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
@@ -79,6 +80,11 @@ await events
 
 const app = createApp({
   events,
+  streams: new StreamSlots({
+    perKey: config.MAX_STREAMS_PER_KEY,
+    perProcess: config.MAX_STREAMS_PER_PROCESS,
+    writeTimeoutMs: config.STREAM_WRITE_TIMEOUT_SECONDS * 1000,
+  }),
   queue,
   redis,
   store,

@@ -9,6 +9,8 @@ import type { Queue } from "bullmq";
 import { type RequestHandler, Router } from "express";
 import type { Redis } from "ioredis";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { JobEventBus } from "./job-event-bus";
+import type { StreamSlots } from "./stream-slots";
 
 const QUEUE_STATES = ["waiting", "prioritized", "active", "delayed", "completed", "failed"] as const;
 
@@ -33,9 +35,17 @@ export class ApiMetrics {
   readonly registry: Registry;
   readonly jobsSubmitted: Counter<"kind">;
   readonly jobsCanceled: Counter<"kind">;
+  readonly sseEventsCoalesced: Counter;
+  readonly sseClientsStalled: Counter;
   private readonly httpDuration: Histogram<"method" | "route" | "status_code">;
 
-  constructor(deps: { queue: Queue; redis: Redis; prefix: string }) {
+  constructor(deps: {
+    queue: Queue;
+    redis: Redis;
+    prefix: string;
+    events: JobEventBus;
+    streams: StreamSlots;
+  }) {
     const registry = createMetricsRegistry("api");
     this.registry = registry;
     registry.registerMetric(fairShareRebases);
@@ -59,6 +69,17 @@ export class ApiMetrics {
       labelNames: ["kind"],
       registers: [registry],
     });
+    this.registerStreamMetrics(registry, deps);
+    this.sseEventsCoalesced = new Counter({
+      name: `${METRIC_PREFIX}sse_events_coalesced_total`,
+      help: "SSE events replaced by a newer one for the same job while the client was not reading",
+      registers: [registry],
+    });
+    this.sseClientsStalled = new Counter({
+      name: `${METRIC_PREFIX}sse_clients_stalled_total`,
+      help: "SSE clients disconnected for not reading for STREAM_WRITE_TIMEOUT_SECONDS",
+      registers: [registry],
+    });
     new Gauge({
       name: `${METRIC_PREFIX}queue_jobs`,
       help: "Jobs in the queue by state, read at scrape time",
@@ -76,6 +97,51 @@ export class ApiMetrics {
       async collect() {
         const at = await oldestQueuedAt(deps.redis, deps.prefix);
         this.set(at === null ? 0 : Math.max(0, (Date.now() - at) / 1000));
+      },
+    });
+  }
+
+  /**
+   * What the held connections hold, read at scrape time: each should return to its baseline when
+   * clients leave, so a leak shows as a line that only goes up.
+   */
+  private registerStreamMetrics(registry: Registry, deps: { events: JobEventBus; streams: StreamSlots }) {
+    new Gauge({
+      name: `${METRIC_PREFIX}open_streams`,
+      help: "Held connections on this api process: SSE streams and requests waiting for their job",
+      labelNames: ["kind"],
+      registers: [registry],
+      collect() {
+        const { sse, wait } = deps.streams.stats();
+        this.set({ kind: "sse" }, sse);
+        this.set({ kind: "wait" }, wait);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}stream_timers`,
+      help: "Timers (heartbeats, sweeps, write timeouts) owned by open SSE streams",
+      registers: [registry],
+      collect() {
+        this.set(deps.streams.stats().timers);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}stream_buffered_bytes`,
+      help: "Bytes written to held connections that their sockets have not yet taken",
+      registers: [registry],
+      collect() {
+        this.set(deps.streams.stats().bufferedBytes);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}job_event_listeners`,
+      help: "Listeners on this process's job event bus: waiters (one timer each) and stream subscriptions",
+      labelNames: ["type"],
+      registers: [registry],
+      collect() {
+        const { waiters, subscribers } = deps.events.counts();
+        this.set({ type: "waiter" }, waiters);
+        this.set({ type: "subscriber" }, subscribers);
       },
     });
   }

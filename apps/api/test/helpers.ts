@@ -11,12 +11,13 @@ import {
   ResultUrlSigner,
 } from "@zimage/core";
 import { createStore } from "@zimage/storage";
-import { type PrivateRedis, startRedis } from "@zimage/testkit";
+import { type PrivateRedis, startRedis, startTcpProxy, type TcpProxy } from "@zimage/testkit";
 import type { Queue } from "bullmq";
 import type { Express } from "express";
 import { createApp } from "../src/app";
 import { JobEventBus } from "../src/job-event-bus";
 import { openModeCheck } from "../src/open-mode";
+import { type StreamLimits, StreamSlots } from "../src/stream-slots";
 
 export interface TestApi {
   url: string;
@@ -25,6 +26,11 @@ export interface TestApi {
   dataDir: string;
   /** The job queue the api writes to (no worker takes from it here). */
   queue: Queue;
+  /** The api's held connections (SSE streams and waits) and its job event bus, to check what they hold. */
+  streams: StreamSlots;
+  events: JobEventBus;
+  /** With `redisProxy`: the proxy between the api and its Redis, to stall the api's Redis calls. */
+  proxy: TcpProxy | undefined;
   close(): Promise<void>;
 }
 
@@ -45,11 +51,16 @@ export async function startTestApi(
     redis?: PrivateRedis;
     /** Where the api logs; silent by default. */
     logger?: Logger;
+    /** Stream caps; generous by default. */
+    streamLimits?: Partial<StreamLimits>;
+    /** Connect the api to Redis through a TCP proxy the test can cut (`proxy`). */
+    redisProxy?: boolean;
   } = {},
 ): Promise<TestApi> {
   const redis = opts.redis ?? (await startRedis());
   const dataDir = await mkdtemp(join(tmpdir(), "zimage-api-"));
-  const conn = createRedis(redis.url);
+  const proxy = opts.redisProxy ? await startTcpProxy({ port: redis.port }) : undefined;
+  const conn = createRedis(proxy ? `redis://127.0.0.1:${proxy.port}` : redis.url);
   await conn.ping(); // the api answers 503 until its connection is ready, as in production
 
   const queue = createJobQueue({
@@ -68,8 +79,15 @@ export async function startTestApi(
   const logger = opts.logger ?? createLogger({ name: "api-test", level: "silent" });
   const events = new JobEventBus(conn, "test", logger);
   await events.start();
+  const streams = new StreamSlots({
+    perKey: 1000,
+    perProcess: 10_000,
+    writeTimeoutMs: 30_000,
+    ...opts.streamLimits,
+  });
   const app = createApp({
     events,
+    streams,
     queue,
     redis: conn,
     store,
@@ -103,12 +121,16 @@ export async function startTestApi(
     redis,
     dataDir,
     queue,
+    streams,
+    events,
+    proxy,
     close: async () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await events.close();
       await queue.close();
       conn.disconnect();
+      await proxy?.close();
       if (!opts.redis) await redis.stop();
       await rm(dataDir, { recursive: true, force: true });
     },

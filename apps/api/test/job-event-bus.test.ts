@@ -35,6 +35,33 @@ describe("JobEventBus", () => {
     }
   });
 
+  it("leaves no waiter behind, whether woken, timed out or aborted, and counts what is registered", async () => {
+    const conn = createRedis(redis.server.url);
+    const bus = new JobEventBus(conn, "ev2", createLogger({ name: "t", level: "silent" }));
+    await bus.start();
+    try {
+      const aborted = new AbortController();
+      const waits = [
+        ...Array.from({ length: 500 }, () => bus.next("JOB-W", 30_000, { onDispatch: true })),
+        bus.next("JOB-T", 1),
+        bus.next("JOB-X", 30_000, { signal: aborted.signal }),
+      ];
+      const unsubscribe = bus.subscribe(() => {});
+      expect(bus.counts()).toEqual({ waiters: 502, subscribers: 1 });
+      aborted.abort();
+      await publishJobEvent(redis.conn, "ev2", { id: "JOB-W", type: "changed" });
+      await Promise.all(waits);
+      unsubscribe();
+      expect(bus.counts()).toEqual({ waiters: 0, subscribers: 0 });
+      // Already aborted: nothing is registered at all.
+      await bus.next("JOB-Y", 30_000, { signal: aborted.signal });
+      expect(bus.counts().waiters).toBe(0);
+    } finally {
+      await bus.close();
+      conn.disconnect();
+    }
+  });
+
   it("counts and logs an unreadable event instead of dropping it", async () => {
     const conn = createRedis(redis.server.url);
     const warnings: Array<Record<string, unknown>> = [];

@@ -13,7 +13,11 @@ export interface FanOutRun {
  * job's completion (its `completed_at`) to each subscriber's final event.
  */
 export async function fanOut(subscribers: number): Promise<FanOutRun> {
-  const { cluster, key } = await startGateway({ sim: { loadMs: 0, baseMs: 4000, msPerStepMegapixel: 0 } });
+  const { cluster, key } = await startGateway({
+    sim: { loadMs: 0, baseMs: 4000, msPerStepMegapixel: 0 },
+    // One key holds every stream here, far above the default per-key cap.
+    env: { MAX_STREAMS_PER_KEY: String(subscribers) },
+  });
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   try {
     const job = await submit(cluster.apiUrl, key, { prompt: "watched by many", size: "128x128" });

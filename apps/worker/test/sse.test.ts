@@ -99,13 +99,15 @@ describe("server-sent events", () => {
   });
 
   it("serves 200 clients on two api processes, all of whom see the result", async () => {
-    cluster = await startCluster({ sim: { loadMs: 0, baseMs: 2_500 } });
+    // One key (open mode) holds all 200 streams: above the default MAX_STREAMS_PER_KEY of 64.
+    const caps = { MAX_STREAMS_PER_KEY: "200" };
+    cluster = await startCluster({ sim: { loadMs: 0, baseMs: 2_500 }, env: caps });
     const port = await freePort();
     extraApi = startProcess(
       process.execPath,
       ["--import", "tsx", resolve(import.meta.dirname, "../../api/src/main.ts")],
       {
-        env: { ...cluster.env, PORT: String(port) },
+        env: { ...cluster.env, ...caps, PORT: String(port) },
       },
     );
     await extraApi.waitForOutput(/api listening/);

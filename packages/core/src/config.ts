@@ -46,6 +46,12 @@ export const configSchema = z.object({
   MAX_UPLOAD_BYTES: int(1024, 200 * 1024 * 1024).default(20 * 1024 * 1024),
   MAX_JSON_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
   OPENAI_WAIT_SECONDS: seconds(1, 86_400).default(540),
+  /** Held connections (SSE streams and waiting requests) one API key may have open on one api process. */
+  MAX_STREAMS_PER_KEY: int(1, 1_000_000).default(64),
+  /** ... and all keys together on one api process. */
+  MAX_STREAMS_PER_PROCESS: int(1, 1_000_000).default(2000),
+  /** A stream whose client has not read for this long (its socket buffer full) is closed. */
+  STREAM_WRITE_TIMEOUT_SECONDS: seconds(0.1, 3600).default(30),
   RESULT_TTL: seconds(1, 365 * 86_400).default(7 * 86_400),
   RESULT_URL_TTL_SECONDS: seconds(1, 365 * 86_400).default(86_400),
   RESULT_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),

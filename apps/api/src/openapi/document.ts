@@ -60,6 +60,15 @@ const foreignOrigin = {
     "Sent from another site's page (`forbidden`): its Origin (or Referer) differs in scheme, host or port; the scheme is PUBLIC_URL's when set",
   ),
 };
+/** SSE streams and waiting requests count against MAX_STREAMS_PER_KEY and MAX_STREAMS_PER_PROCESS. */
+const streamErrors = {
+  "429": error(
+    "The key already holds MAX_STREAMS_PER_KEY event streams and waiting requests on this server (`too_many_streams`), with Retry-After",
+  ),
+  "503": error(
+    "Redis is unreachable (`service_unavailable`), or the server holds MAX_STREAMS_PER_PROCESS streams and waits (`streams_at_capacity`); with Retry-After",
+  ),
+};
 
 const openaiError = (description: string) => ({
   description: `${description} (OpenAI's error shape; \`code\` is the gateway's)`,
@@ -94,9 +103,13 @@ const openaiResponses = {
   ),
   "413": openaiError("Body or image too large"),
   "415": openaiError("Wrong content type, an unknown Content-Encoding, or a compressed multipart upload"),
-  "429": openaiError("Rate or pending-job limit (with Retry-After)"),
+  "429": openaiError(
+    "Rate or pending-job limit, or the key holds MAX_STREAMS_PER_KEY waiting requests (`too_many_streams`; nothing was queued); with Retry-After",
+  ),
   "502": openaiError("The GPU failed the job (`upstream_error`, `upstream_model_load_failed`, …)"),
-  "503": openaiError("Redis or every upstream unavailable"),
+  "503": openaiError(
+    "Redis or every upstream unavailable, or the server holds MAX_STREAMS_PER_PROCESS waiting requests (`streams_at_capacity`)",
+  ),
   "504": openaiError("Still running after OPENAI_WAIT_SECONDS (`job_wait_timeout`), or `upstream_timeout`"),
 };
 
@@ -310,7 +323,7 @@ export const openapiDocument = {
             required: false,
             schema: { type: "string", examples: ["wait=30"] },
             description:
-              "`wait=N` (N up to 60 s): answer 200 with the finished job if it finishes within N seconds, else 202 as usual.",
+              "`wait=N` (N up to 60 s): answer 200 with the finished job if it finishes within N seconds, else 202 as usual. Over the stream caps (MAX_STREAMS_PER_KEY, MAX_STREAMS_PER_PROCESS) the preference is not applied: the job is queued and answered at once, without `Preference-Applied`.",
           },
         ],
         requestBody: {
@@ -397,6 +410,7 @@ export const openapiDocument = {
           "404": error("No such job, or not yours (`job_not_found`)"),
           "410": error("Deleted after RESULT_TTL (`job_gone`)"),
           ...authErrors,
+          ...streamErrors,
         },
       },
       delete: {
@@ -450,6 +464,7 @@ export const openapiDocument = {
             content: { "text/event-stream": { schema: { type: "string" } } },
           },
           ...authErrors,
+          ...streamErrors,
         },
       },
     },
@@ -505,6 +520,7 @@ export const openapiDocument = {
           },
           "404": error("No such job, or not yours"),
           ...authErrors,
+          ...streamErrors,
         },
       },
     },

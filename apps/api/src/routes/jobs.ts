@@ -11,6 +11,7 @@ import { isFinished, preferredWait, queryWait, waitForFinish } from "../job-wait
 import type { ApiMetrics } from "../metrics";
 import { streamOwnerEvents } from "../owner-event-stream";
 import type { Principal } from "../principal";
+import type { StreamSlots } from "../stream-slots";
 import { imageUpload } from "../upload";
 import { sendImage } from "./signed-image";
 
@@ -23,13 +24,8 @@ export interface JobsRouterOptions {
   metrics: ApiMetrics;
   events: JobEventBus;
   logger: Logger;
-}
-
-/** Aborts when the client goes away, so a long wait does not outlive its request. */
-function clientGone(req: Request): AbortSignal {
-  const controller = new AbortController();
-  req.once("close", () => controller.abort());
-  return controller.signal;
+  /** Caps and tracks SSE streams and waiting requests; a held request's signal aborts when its client leaves. */
+  streams: StreamSlots;
 }
 
 const principalOf = (res: Response) => res.locals.principal as Principal;
@@ -62,14 +58,17 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
       : await opts.jobs.submitGenerate(req.body, submit);
     if (created) opts.metrics.jobsSubmitted.inc({ kind: view.kind });
     const wait = preferredWait(req.get("prefer"));
-    if (wait > 0) {
+    // A preference (RFC 7240): over the stream caps the job is still queued and answered at once,
+    // without Preference-Applied, rather than refused after it was created.
+    const held = wait > 0 ? opts.streams.tryHold(res, principalOf(res).id, "wait") : null;
+    if (held) {
       const principal = principalOf(res);
       const last = await waitForFinish(
         opts.events,
         view,
         () => opts.jobs.getView(principal, view.id, baseUrl(req)),
         wait,
-        clientGone(req),
+        held.signal,
       );
       res.set("Preference-Applied", `wait=${wait}`);
       // Finished within the wait: the result itself (200); otherwise the usual acknowledgement.
@@ -92,22 +91,36 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
 
   router.get("/v1/jobs/:id", async (req, res) => {
     const wait = queryWait(req.query.wait);
+    // Taken before the first read, so a client that leaves during it frees the slot at once.
+    const held = wait > 0 ? opts.streams.hold(res, principalOf(res).id, "wait") : null;
     const read = () => opts.jobs.getView(principalOf(res), req.params.id, baseUrl(req));
     const view = await read();
-    res.json(wait > 0 ? await waitForFinish(opts.events, view, read, wait, clientGone(req)) : view);
+    res.json(held ? await waitForFinish(opts.events, view, read, wait, held.signal) : view);
   });
+
+  const sseOptions = {
+    writeTimeoutMs: opts.streams.limits.writeTimeoutMs,
+    onCoalesced: () => opts.metrics.sseEventsCoalesced.inc(),
+    onStalled: () => opts.metrics.sseClientsStalled.inc(),
+  };
 
   router.get("/v1/events", async (req, res) => {
     const principal = principalOf(res);
-    await streamOwnerEvents(req, res, opts.events, {
-      owner: principal.id,
-      pending: () => listPending(opts.jobDeps.redis, opts.jobDeps.prefix, principal.id),
-      read: (id) =>
-        opts.jobs.getView(principal, id, baseUrl(req)).catch((err: unknown) => {
-          if (err instanceof GatewayError && (err.status === 404 || err.status === 410)) return null;
-          throw err;
-        }),
-    });
+    const held = opts.streams.hold(res, principal.id, "sse");
+    await streamOwnerEvents(
+      held,
+      opts.events,
+      {
+        owner: principal.id,
+        pending: () => listPending(opts.jobDeps.redis, opts.jobDeps.prefix, principal.id),
+        read: (id) =>
+          opts.jobs.getView(principal, id, baseUrl(req)).catch((err: unknown) => {
+            if (err instanceof GatewayError && (err.status === 404 || err.status === 410)) return null;
+            throw err;
+          }),
+      },
+      sseOptions,
+    );
   });
 
   router.post("/v1/jobs/:id/retry", async (req, res) => {
@@ -125,8 +138,13 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
 
   router.get("/v1/jobs/:id/events", async (req, res) => {
     const principal = principalOf(res);
-    await streamJobEvents(req, res, opts.events, () =>
-      opts.jobs.getView(principal, req.params.id, baseUrl(req)),
+    const held = opts.streams.hold(res, principal.id, "sse");
+    await streamJobEvents(
+      held,
+      req,
+      opts.events,
+      () => opts.jobs.getView(principal, req.params.id, baseUrl(req)),
+      sseOptions,
     );
   });
 

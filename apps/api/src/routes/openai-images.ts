@@ -11,6 +11,7 @@ import { imagesResponse, jobFailure } from "../openai/images-response";
 import { useOpenAIErrors } from "../openai/openai-error";
 import { nativeParams, prefersAsync } from "../openai/openai-request";
 import type { Principal } from "../principal";
+import type { StreamSlots } from "../stream-slots";
 import { imageUpload } from "../upload";
 
 export interface OpenAIImagesOptions {
@@ -26,6 +27,8 @@ export interface OpenAIImagesOptions {
   waitSeconds: number;
   /** Store check and bearer auth, run here so their errors come out in OpenAI's shape. */
   guards: RequestHandler[];
+  /** A request held for its job counts against the stream caps, like any long-poll. */
+  streams: StreamSlots;
 }
 
 const PATHS = ["/v1/images/generations", "/v1/images/edits", "/v1/models"];
@@ -50,11 +53,14 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
   const requireType = (type: string, hint: string) => (req: Request, _res: Response, next: NextFunction) =>
     next(req.is(type) ? undefined : new GatewayError("unsupported_media_type", hint));
 
-  const answer = async (req: Request, res: Response, submitted: Submitted) => {
-    const { view, created } = submitted;
+  const answer = async (req: Request, res: Response, submit: () => Promise<Submitted>) => {
+    // The slot is taken before the job is created, so a refusal (429/503) created nothing and an
+    // OpenAI client may retry it.
+    const held = prefersAsync(req.get("prefer")) ? null : opts.streams.hold(res, principalOf(res).id, "wait");
+    const { view, created } = await submit();
     if (created) opts.metrics.jobsSubmitted.inc({ kind: view.kind });
     res.set("X-Job-Id", view.id);
-    if (prefersAsync(req.get("prefer"))) {
+    if (!held) {
       res.set("Preference-Applied", "respond-async");
       return res
         .status(created ? 202 : 200)
@@ -62,17 +68,15 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
         .json(view);
     }
     const principal = principalOf(res);
-    const gone = new AbortController();
-    req.once("close", () => gone.abort());
     const last = await waitForFinish(
       opts.events,
       view,
       () => opts.jobs.getView(principal, view.id, baseUrl(req)),
       opts.waitSeconds,
-      gone.signal,
+      held.signal,
     );
     // The client left: the job carries on and stays readable through the native API.
-    if (gone.signal.aborted && !isFinished(last)) return;
+    if (held.closed && !isFinished(last)) return;
     if (!isFinished(last)) {
       throw new GatewayError(
         "job_wait_timeout",
@@ -95,7 +99,7 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
     requireType("application/json", "send the request as application/json"),
     json,
     async (req, res) => {
-      await answer(req, res, await opts.jobs.submitGenerate(nativeParams(req.body), submitOptions(req, res)));
+      await answer(req, res, () => opts.jobs.submitGenerate(nativeParams(req.body), submitOptions(req, res)));
     },
   );
 
@@ -105,7 +109,7 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
     upload,
     async (req, res) => {
       const fields = nativeParams({ ...(req.body ?? {}) });
-      await answer(req, res, await opts.jobs.submitEdit(fields, req.file, submitOptions(req, res)));
+      await answer(req, res, () => opts.jobs.submitEdit(fields, req.file, submitOptions(req, res)));
     },
   );
 

@@ -35,9 +35,13 @@ export const ERROR_CODES = {
   rate_limited: 429,
   too_many_pending_jobs: 429,
   too_many_auth_failures: 429,
+  /** The key already holds MAX_STREAMS_PER_KEY event streams and waiting requests on this api process. */
+  too_many_streams: 429,
   // gateway and its dependencies
   internal_error: 500,
   service_unavailable: 503,
+  /** This api process already holds MAX_STREAMS_PER_PROCESS event streams and waiting requests. */
+  streams_at_capacity: 503,
   /** The OpenAI-compatible endpoints waited their limit and the job is still queued or running. */
   job_wait_timeout: 504,
   // job failures (appear in a job's `error`, not as HTTP statuses of the job endpoints)
