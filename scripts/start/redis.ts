@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { pingRedis } from "@zimage/core";
+import { pingRedis, redactUrl } from "@zimage/core";
 import { say } from "./log";
 import { nodePart } from "./node-part";
 import type { Supervisor } from "./supervisor";
@@ -16,7 +16,7 @@ export async function ensureRedis(
 ): Promise<string | null> {
   const { url } = opts;
   if (await pingRedis(url)) {
-    say("start", `using Redis at ${url}`);
+    say("start", `using Redis at ${redactUrl(url)}`);
     return url;
   }
   const parsed = new URL(url);
@@ -24,14 +24,17 @@ export async function ensureRedis(
   if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) {
     await supervisor.stopAll(
       1,
-      `nothing answers at REDIS_URL=${url}, and it is not local, so no redis-server is started for it`,
+      `nothing answers at REDIS_URL=${redactUrl(url)}, and it is not local, so no redis-server is started for it`,
     );
     return null;
   }
   const port = parsed.port || "6379";
   const dir = resolve(opts.root, opts.dataDir, "redis");
   mkdirSync(dir, { recursive: true });
-  say("start", `nothing answers at ${url}: starting redis-server on port ${port} with AOF in ${dir}`);
+  say(
+    "start",
+    `nothing answers at ${redactUrl(url)}: starting redis-server on port ${port} with AOF in ${dir}`,
+  );
   // Redis listens on 127.0.0.1 only, whatever the URL's spelling of loopback.
   const args = ["--port", port, "--bind", "127.0.0.1", "--dir", dir];
   args.push("--appendonly", "yes", "--appendfsync", "everysec", "--save", "");

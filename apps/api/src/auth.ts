@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import type { AuthFailureLimiter } from "./auth-failure-limiter";
 import { createSession, readSession, SESSION_COOKIE } from "./browser-session";
-import { proxyHeaderIn } from "./open-mode";
+import { isLoopback, proxyHeaderIn } from "./open-mode";
 import { isAdmin, type Principal, principalOfKey } from "./principal";
 import type { OriginCheck } from "./same-origin";
 
@@ -39,6 +39,15 @@ export class KeyResolver {
    */
   async openModePrincipal(req: Request): Promise<Principal | null> {
     if (!(await this.opts.openMode())) return null;
+    // A page on another site whose name its owner re-points at 127.0.0.1 (DNS rebinding) reaches us
+    // from the browser as a same-origin page of its own: only a loopback Host is this machine's.
+    const host = hostnameOf(req.headers.host);
+    if (host === null || !isLoopback(host))
+      throw new GatewayError(
+        "unauthorized",
+        `open local mode serves only requests addressed to this machine by a loopback name, and this one names ${JSON.stringify(host ?? "")}: ` +
+          "create an API key (pnpm keys create --name me --role admin) and send it as `Authorization: Bearer <key>`",
+      );
     const header = proxyHeaderIn(req.headers);
     if (header)
       throw new GatewayError(
@@ -104,6 +113,10 @@ export function authenticate(keys: KeyResolver, origins: OriginCheck): RequestHa
         res.locals.principal = fromCookie;
         return next();
       }
+      // Open mode has no cookie to be SameSite: a page of another site could still send a form or a
+      // no-cors fetch from the browser. Its Origin gives it away.
+      if (!SAFE_METHODS.has(req.method) && origins.of(req) === "foreign")
+        return next(foreignOrigin(req, origins));
       const local = await keys.openModePrincipal(req);
       if (local) {
         res.locals.principal = local;
@@ -149,3 +162,14 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
 
 /** The caller's address: the socket's, or the proxy's view of it when TRUST_PROXY says to believe it. */
 export const clientIp = (req: Request) => req.ip ?? req.socket.remoteAddress ?? "unknown";
+
+/** The host name of a Host header (brackets kept for IPv6, port dropped); null when unparsable. */
+function hostnameOf(header: string | undefined): string | null {
+  if (!header) return null;
+  try {
+    return new URL(`http://${header}`).hostname;
+  } catch {
+    // An unparsable Host names no machine of ours: open mode refuses it (the caller's 401).
+    return null;
+  }
+}

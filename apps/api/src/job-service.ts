@@ -358,7 +358,9 @@ export class JobService {
     });
     const { key: _key, bytes: _bytes, ...meta } = input;
     const ext = input.contentType === "image/png" ? "png" : "jpg";
-    return this.submit(again, { ...meta, buffer, ext }, opts);
+    // An edit queued before sizes were fitted at submit has none: the retry gets the same bounds.
+    const params = { ...data.params, size: data.params.size ?? fitEditSize(input.width, input.height) };
+    return this.submit({ ...again, params }, { ...meta, buffer, ext }, opts);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "./helpers";
 
@@ -157,6 +158,24 @@ describe("open local mode", () => {
     }
   });
 
+  it("refuses another site's page, and a page on a name re-pointed at this machine (DNS rebinding)", async () => {
+    // A cross-site form post or no-cors fetch carries its Origin; open mode has no cookie to stop it.
+    const crossSite = await fetch(`${open.url}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "https://evil.example" },
+      body: JSON.stringify({ prompt: "from someone else's page", size: "128x128" }),
+    });
+    expect(crossSite.status).toBe(403);
+    // A rebound name is same-origin to the browser: only the Host it names gives it away.
+    const rebound = await rawGet(open.url, "/v1/jobs", { host: `evil.example:${new URL(open.url).port}` });
+    expect(rebound.status).toBe(401);
+    expect(rebound.body).toMatch(/loopback name/);
+    for (const host of ["localhost", "127.0.0.1", "[::1]"]) {
+      const direct = await rawGet(open.url, "/v1/jobs", { host: `${host}:${new URL(open.url).port}` });
+      expect(direct.status, host).toBe(200);
+    }
+  });
+
   it("does not come back when the last key is revoked", async () => {
     const created = await fetch(`${open.url}/v1/admin/keys`, {
       method: "POST",
@@ -176,3 +195,19 @@ describe("open local mode", () => {
     expect(await codeOf(after)).toBe("unauthorized");
   });
 });
+
+/** A GET with headers fetch() would not send as given (Host). */
+function rawGet(base: string, path: string, headers: Record<string, string>) {
+  const url = new URL(path, base);
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -68,6 +68,7 @@ function probeJpeg(bytes: Buffer): ImageInfo {
   if (!(bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9))
     throw invalid("the JPEG is truncated");
   let offset = 2;
+  let orientation = 1;
   while (offset + 4 <= bytes.length) {
     if (bytes[offset] !== 0xff) throw invalid("the JPEG is malformed");
     const marker = bytes[offset + 1]!;
@@ -79,14 +80,47 @@ function probeJpeg(bytes: Buffer): ImageInfo {
     // SOF0..SOF15 carry the frame size, except DHT (C4), JPG (C8) and DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (offset + 9 > bytes.length) throw invalid("the JPEG is truncated");
+      const stored = { height: bytes.readUInt16BE(offset + 5), width: bytes.readUInt16BE(offset + 7) };
+      // Orientations 5-8 turn the picture a quarter: a phone's portrait photo is stored landscape.
+      // Its size as displayed is what an edit is fitted to (upstreams apply the tag when decoding).
+      const turned = orientation >= 5 && orientation <= 8;
       return {
         type: "image/jpeg",
-        height: bytes.readUInt16BE(offset + 5),
-        width: bytes.readUInt16BE(offset + 7),
+        width: turned ? stored.height : stored.width,
+        height: turned ? stored.width : stored.height,
       };
     }
+    if (marker === 0xe1) orientation = exifOrientation(bytes, offset + 4, offset + 2 + length) ?? orientation;
     if (marker === 0xda) break; // start of scan before any frame header
     offset += 2 + length;
   }
   throw invalid("the JPEG has no frame header");
+}
+
+/**
+ * The EXIF Orientation tag (0x0112) of an APP1 segment spanning [start, end), or null. Hand-written:
+ * one tag of IFD0 is all the gateway needs, and a full EXIF library would parse far more of an
+ * untrusted upload than that. Every offset is bounds-checked; anything malformed reads as no tag.
+ */
+function exifOrientation(bytes: Buffer, start: number, end: number): number | null {
+  if (end > bytes.length || end - start < 14 || bytes.toString("latin1", start, start + 6) !== "Exif\0\0")
+    return null;
+  const tiff = start + 6;
+  const order = bytes.toString("latin1", tiff, tiff + 2);
+  if (order !== "II" && order !== "MM") return null;
+  const le = order === "II";
+  const u16 = (at: number) => (le ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at));
+  const u32 = (at: number) => (le ? bytes.readUInt32LE(at) : bytes.readUInt32BE(at));
+  const ifd = tiff + u32(tiff + 4);
+  if (ifd + 2 > end) return null;
+  const entries = u16(ifd);
+  for (let i = 0; i < entries; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > end) return null;
+    if (u16(entry) === 0x0112) {
+      const value = u16(entry + 8);
+      return value >= 1 && value <= 8 ? value : null;
+    }
+  }
+  return null;
 }

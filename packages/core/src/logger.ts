@@ -14,6 +14,10 @@ export const REDACT_PATHS = [
   "*.apiKey",
   "*.secret",
   "*.password",
+  // ioredis puts the failed command on its errors (`err.command.args`): a webhook secret being
+  // stored, a key hash, a session id. Only the command's name is worth a log line.
+  "*.command.args",
+  "err.command.args",
 ];
 
 /** `destination`: where lines go instead of stdout (a test reads them back). */

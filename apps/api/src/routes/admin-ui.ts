@@ -108,13 +108,17 @@ export function adminUiRouter(deps: {
     const fromHeader = await deps.keys
       .fromHeader(req.get("authorization"), clientIp(req))
       .catch((err: unknown) => {
-        if (err instanceof GatewayError) return null;
+        if (err instanceof GatewayError) return undefined;
         throw err;
       });
-    if (fromHeader !== undefined) return fromHeader;
+    if (fromHeader) return fromHeader;
     const fromCookie = await deps.keys.fromSession(req.cookies?.[SESSION_COOKIE]);
     if (fromCookie) return fromCookie;
-    return deps.keys.openModePrincipal(req);
+    // Open mode refusing this request (a proxy, a foreign Host) means "not signed in": the login page.
+    return deps.keys.openModePrincipal(req).catch((err: unknown) => {
+      if (err instanceof GatewayError) return null;
+      throw err;
+    });
   };
 
   const requireAdminSession: RequestHandler = async (req, res, next) => {

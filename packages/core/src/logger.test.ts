@@ -1,0 +1,36 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "./logger";
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: createLogger({ level: "info", name: "t", destination }), text: () => lines.join("") };
+}
+
+describe("logger redaction", () => {
+  it("drops the arguments of a failed Redis command (a webhook secret being stored), keeps its name", () => {
+    const { logger, text } = capture();
+    const err = Object.assign(new Error("OOM command not allowed"), {
+      command: { name: "set", args: ["zimage:webhook-secret:k1", "whsec_c2VjcmV0LXNlY3JldA==", "NX"] },
+    });
+    logger.error({ err }, "internal error");
+    expect(text()).not.toContain("whsec_");
+    expect(text()).toContain('"name":"set"');
+  });
+
+  it("drops authorization headers and cookies", () => {
+    const { logger, text } = capture();
+    logger.info(
+      { req: { headers: { authorization: "Bearer zk_secret", cookie: "zg_session=abc" } } },
+      "request",
+    );
+    expect(text()).not.toContain("zk_secret");
+    expect(text()).not.toContain("zg_session=abc");
+  });
+});
