@@ -211,3 +211,15 @@ function rawGet(base: string, path: string, headers: Record<string, string>) {
     req.end();
   });
 }
+
+describe("admin key names", () => {
+  it("refuse a lone surrogate, which would break every strict JSON client of the key list", async () => {
+    const res = await fetch(`${api.url}/v1/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: `{"name": "bad \\ud800 name", "role": "user"}`,
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toMatch(/well-formed Unicode/);
+  });
+});

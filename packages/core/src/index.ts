@@ -25,12 +25,14 @@ export {
   editRequestSchema,
   type GenerateParams,
   generateRequestSchema,
+  isWellFormedText,
   type JobKind,
   type JobParams,
   PROMPT_MAX_CHARS,
   parseSize,
   SIZE_LIMITS,
   sizeSchema,
+  WELL_FORMED_MESSAGE,
 } from "./job-request";
 export {
   buildJobView,

@@ -45,6 +45,11 @@ const MALFORMED_UNICODE = /[\p{Surrogate}\uFFFD]/u;
  * the default-ignorable ones (zero-width space and joiners U+200B-U+200D, word joiner U+2060, BOM
  * U+FEFF, U+180E). A prompt of only these is empty to a person and to the upstream's tokenizer.
  */
+/** No lone surrogates, no U+FFFD, no NUL: text every strict JSON client of a listing can read. */
+export const isWellFormedText = (s: string): boolean => !s.includes("\u0000") && !MALFORMED_UNICODE.test(s);
+export const WELL_FORMED_MESSAGE =
+  "must be well-formed Unicode sent as UTF-8 (no lone surrogates, no U+FFFD replacement characters, no NUL)";
+
 const INVISIBLE_ONLY = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u;
 
 const text = (max: number) =>

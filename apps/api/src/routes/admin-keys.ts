@@ -2,10 +2,12 @@ import {
   createApiKey,
   describeIssues,
   GatewayError,
+  isWellFormedText,
   type KeyLimits,
   listApiKeys,
   revokeApiKey,
   setApiKeyLimits,
+  WELL_FORMED_MESSAGE,
 } from "@zimage/core";
 import express, { Router } from "express";
 import type { Redis } from "ioredis";
@@ -18,7 +20,8 @@ const limitsSchema = {
   priority_weight: z.number().min(0.01).max(100),
 };
 const createSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  // Listed to every admin client: one malformed name must not break a strict JSON parser.
+  name: z.string().trim().min(1).max(100).refine(isWellFormedText, WELL_FORMED_MESSAGE),
   role: z.enum(["admin", "user"]).default("user"),
   rate_per_minute: limitsSchema.rate_per_minute.optional(),
   max_pending: limitsSchema.max_pending.optional(),
