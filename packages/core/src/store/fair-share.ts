@@ -53,8 +53,11 @@ export const fairSlotKeys = (prefix: string): string[] => [
  * Shared by `nextFairPriority` and the submit's reservation (reserve-submit.ts), so the slot is taken
  * in the same script as the rest of the submit's bookkeeping.
  */
-export const FAIR_SLOT_LUA = `
-local SCORE_UNIT = 4294967296
+/**
+ * Lua: `setJobPriority(jobKey, priority)`, a queued job's priority in its hash and its opts, as
+ * BullMQ keeps both; shared by every script that moves a job within the prioritized set.
+ */
+export const SET_JOB_PRIORITY_LUA = `
 local function setJobPriority(jobKey, priority)
   redis.call("HSET", jobKey, "priority", priority)
   local opts = redis.call("HGET", jobKey, "opts")
@@ -67,7 +70,11 @@ local function setJobPriority(jobKey, priority)
       redis.call("HSET", jobKey, "opts", cjson.encode(o))
     end
   end
-end
+end`;
+
+export const FAIR_SLOT_LUA = `
+local SCORE_UNIT = 4294967296
+${SET_JOB_PRIORITY_LUA}
 local function rebase(k, jobPrefix, delta)
   local served = math.max(0, tonumber(redis.call("GET", k[1]) or "0") - delta)
   redis.call("SET", k[1], tostring(served))

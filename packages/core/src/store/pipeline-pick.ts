@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { JobKind } from "../job-request";
+import { SET_JOB_PRIORITY_LUA } from "./fair-share";
 import { generateQueueKey } from "./queue-keys";
 import { runScript } from "./run-script";
 
@@ -70,6 +71,7 @@ const PICK = `
 if redis.replicate_commands then redis.replicate_commands() end
 local SCORE_UNIT = 4294967296
 local UNRUNNABLE_SCAN = 2000
+${SET_JOB_PRIORITY_LUA}
 local jobPrefix = ARGV[1]
 local runnable = {}
 for kind in string.gmatch(ARGV[2], "[^,]+") do runnable[kind] = true end
@@ -118,17 +120,7 @@ for _, id in ipairs(rest) do
     local score = headScore - 1
     redis.call("ZADD", KEYS[1], string.format("%.0f", score), id)
     local priority = math.max(1, math.floor(score / SCORE_UNIT))
-    local jobKey = jobPrefix .. id
-    redis.call("HSET", jobKey, "priority", priority)
-    local opts = redis.call("HGET", jobKey, "opts")
-    if opts then
-      -- As fair-share.ts's setJobPriority: BullMQ wrote opts with cjson, so it reads back unchanged.
-      local o = cjson.decode(opts)
-      if o["priority"] then
-        o["priority"] = priority
-        redis.call("HSET", jobKey, "opts", cjson.encode(o))
-      end
-    end
+    setJobPriority(jobPrefix .. id, priority)
     -- A head this upstream cannot run is not skipped by preference: nothing to count.
     if headRunnable then
       if skip[1] ~= head then redis.call("DEL", KEYS[3]) end
