@@ -51,7 +51,10 @@ async function main(): Promise<void> {
   if (!config.CONSOLE_DIR) ensureConsole(root); // CONSOLE_DIR: someone else's build
   // Redis and the simulator start side by side: neither needs the other.
   const [redisUrl, upstreams] = await Promise.all([
-    ensureRedis(supervisor, { root, url: config.REDIS_URL, dataDir: config.DATA_DIR }),
+    // Sentinel and Cluster are someone else's servers: used as configured, never started here.
+    config.redis.kind === "standalone"
+      ? ensureRedis(supervisor, { root, url: config.REDIS_URL, dataDir: config.DATA_DIR })
+      : Promise.resolve(config.REDIS_URL),
     ensureUpstreams(supervisor, {
       root,
       config,

@@ -83,7 +83,7 @@ function show(records: ApiKeyRecord[]) {
 }
 
 const config = loadConfigOrExit();
-const redis = createRedis(config.REDIS_URL, "client", { lazyConnect: true });
+const redis = createRedis(config.redis, "client", { lazyConnect: true });
 // Only keeps ioredis from printing an "Unhandled error event" per reconnect attempt: the same failure
 // rejects the command below and is printed by its catch, with exit code 1.
 redis.on("error", () => {});

@@ -16,7 +16,7 @@ import { StreamSlots } from "./stream-slots";
 
 const config = loadConfigOrExit();
 const logger = createLogger({ name: "api", level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
-const redis = createRedis(config.REDIS_URL, "client");
+const redis = createRedis(config.redis, "client");
 redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 const queue = createJobQueue({
   connection: redis,

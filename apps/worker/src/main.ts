@@ -32,7 +32,7 @@ if (config.upstreams.length === 0) {
 }
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
-const connection = createRedis(config.REDIS_URL, "worker");
+const connection = createRedis(config.redis, "worker");
 connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 const store = createStore({ kind: "fs", root: config.DATA_DIR });
 const metrics = new WorkerMetrics();

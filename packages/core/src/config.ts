@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRedisNodes, type RedisTarget } from "./redis";
 import { parseUpstreams, type UpstreamConfig } from "./upstreams";
 
 /**
@@ -20,9 +21,21 @@ export const configSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
     .default("redis://127.0.0.1:6379"),
+  /** Sentinel topology: the sentinels' `host:port,…`; REDIS_URL then gives only credentials, db and TLS. */
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).default("mymaster"),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  /** Cluster topology: seed nodes' `host:port,…`; REDIS_URL then gives only credentials and TLS. */
+  REDIS_CLUSTER_NODES: z.string().optional(),
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only")
+    .max(64)
+    // At most one `{tag}`: a Redis Cluster hash tag, so every key shares one slot.
+    .regex(
+      /^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/,
+      "letters, digits, _ . - only, and at most one {hash tag}",
+    )
+    .min(1)
     .default("zimage"),
   ZIMAGE_UPSTREAMS: z.string().optional(),
   DATA_DIR: z.string().min(1).default(".data"),
@@ -91,6 +104,8 @@ export const configSchema = z.object({
 export type RawConfig = z.infer<typeof configSchema>;
 
 export interface Config extends Omit<RawConfig, "ZIMAGE_UPSTREAMS"> {
+  /** REDIS_URL with REDIS_SENTINELS… or REDIS_CLUSTER_NODES: which Redis topology to connect to. */
+  redis: RedisTarget;
   /** Parsed ZIMAGE_UPSTREAMS; empty when unset (the api does not need upstreams to accept jobs). */
   upstreams: UpstreamConfig[];
   /** WEBHOOK_ALLOW_PRIVATE and WEBHOOK_ALLOWLIST, as the SSRF guard takes them. */
@@ -147,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     ...rest,
+    redis: redisTarget(rest),
     upstreams,
     webhookPolicy: {
       allowPrivate: rest.WEBHOOK_ALLOW_PRIVATE,
@@ -156,6 +172,49 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhookSchedule: rest.WEBHOOK_RETRY_SCHEDULE.split(",").map(Number),
   };
+}
+
+/**
+ * The Redis topology from REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES. On a Cluster the queue
+ * prefix must carry a hash tag (`{zimage}`): every key the gateway writes starts with the prefix, so
+ * the tag puts them all in one slot and every Lua script, MULTI and BullMQ call stays in that slot
+ * (no CROSSSLOT). The prefix is not wrapped silently: it is the name of every key, which an operator
+ * reads and migrates, so it changes only when they write it.
+ */
+function redisTarget(c: Omit<RawConfig, "ZIMAGE_UPSTREAMS">): RedisTarget {
+  const nodes = (name: "REDIS_SENTINELS" | "REDIS_CLUSTER_NODES", value: string) => {
+    try {
+      const list = parseRedisNodes(value);
+      if (list.length === 0) throw new Error("no host:port given");
+      return list;
+    } catch (err) {
+      throw new ConfigError([`${name}: ${(err as Error).message} (expected host:port,host:port,…)`]);
+    }
+  };
+  if (c.REDIS_SENTINELS && c.REDIS_CLUSTER_NODES) {
+    throw new ConfigError([
+      "REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set: choose one Redis topology",
+    ]);
+  }
+  if (c.REDIS_SENTINELS) {
+    return {
+      kind: "sentinel",
+      url: c.REDIS_URL,
+      sentinels: nodes("REDIS_SENTINELS", c.REDIS_SENTINELS),
+      name: c.REDIS_SENTINEL_NAME,
+      ...(c.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: c.REDIS_SENTINEL_PASSWORD } : {}),
+    };
+  }
+  if (c.REDIS_CLUSTER_NODES) {
+    if (!/\{[^}]+\}/.test(c.QUEUE_PREFIX)) {
+      throw new ConfigError([
+        `${describeVariable("QUEUE_PREFIX", c.QUEUE_PREFIX)}: Redis Cluster (REDIS_CLUSTER_NODES) needs a hash tag ` +
+          `in the prefix so all of the gateway's keys share one slot, e.g. QUEUE_PREFIX={${c.QUEUE_PREFIX}}`,
+      ]);
+    }
+    return { kind: "cluster", url: c.REDIS_URL, nodes: nodes("REDIS_CLUSTER_NODES", c.REDIS_CLUSTER_NODES) };
+  }
+  return { kind: "standalone", url: c.REDIS_URL };
 }
 
 /** Loads config or exits the process with the problem printed: bad config must never start half a service. */

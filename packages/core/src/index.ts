@@ -50,7 +50,15 @@ export { createLogger, type Logger, REDACT_PATHS } from "./logger";
 export { createMetricsRegistry, JOB_DURATION_BUCKETS, METRIC_PREFIX, metricsAuthorized } from "./metrics";
 export { QUEUES } from "./queues";
 export { redactRequestTarget, redactUrl } from "./redact-url";
-export { createRedis, pingRedis, type RedisRole } from "./redis";
+export {
+  createRedis,
+  parseRedisNodes,
+  pingRedis,
+  type RedisConnection,
+  type RedisNode,
+  type RedisRole,
+  type RedisTarget,
+} from "./redis";
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";
 export { displayUrl, parseUpstreams, type UpstreamConfig } from "./upstreams";
