@@ -82,6 +82,11 @@ export interface ClusterOptions {
   /** Options appended to each upstream's ZIMAGE_UPSTREAMS entry, by index (e.g. `;edit=none`). */
   upstreamOptions?: string[];
   env?: Record<string, string>;
+  /**
+   * Use this Redis instead of a private redis-server: the variables that name it (REDIS_SENTINELS…,
+   * REDIS_CLUSTER_NODES, QUEUE_PREFIX). The caller starts and stops it; `cluster.redis` then throws.
+   */
+  externalRedis?: Record<string, string>;
 }
 
 /** Settings that make every timing in the dispatcher fit a test, while keeping the same code paths. */
@@ -102,7 +107,7 @@ export const FAST_ENV: Record<string, string> = {
 };
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const redis = await startRedis();
+  const redis = opts.externalRedis ? undefined : await startRedis();
   const dataDir = await mkdtemp(join(tmpdir(), "zimage-cluster-"));
   const sims: RunningSimulator[] = [];
   const urls: string[] = [];
@@ -128,8 +133,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const env: Record<string, string> = {
     ...FAST_ENV,
-    REDIS_URL: redis.url,
+    ...(redis ? { REDIS_URL: redis.url } : {}),
     QUEUE_PREFIX: "cluster",
+    ...opts.externalRedis,
     DATA_DIR: dataDir,
     ZIMAGE_UPSTREAMS: urls.map((u, i) => `gpu${i}=${u}${opts.upstreamOptions?.[i] ?? ""}`).join(","),
     // Workers build the image links in webhook payloads from it.
@@ -157,7 +163,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     // A cluster that did not come up must not leave its processes behind.
     await Promise.all([api.stop("SIGKILL"), ...workers.map((w) => w.stop("SIGKILL"))]);
     await Promise.all(sims.map((s) => s.close()));
-    await redis.stop();
+    await redis?.stop();
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
@@ -173,8 +179,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     });
   const view = async (id: string, key?: string) =>
     (await (await request("GET", `/v1/jobs/${id}`, { key })).json()) as JobView;
+  const privateRedis = () => {
+    if (!redis) throw new Error("this cluster runs on an external Redis (externalRedis)");
+    return redis;
+  };
   return {
-    redis,
+    get redis() {
+      return privateRedis();
+    },
     sims,
     apiUrl,
     dataDir,
@@ -228,7 +240,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return ((await res.json()) as { data: Array<Record<string, unknown>> }).data;
     },
     startWorkerBehindProxy: async (extraEnv = {}) => {
-      const proxy = await startTcpProxy({ port: redis.port });
+      const proxy = await startTcpProxy({ port: privateRedis().port });
       proxies.push(proxy);
       const worker = await startWorker({ ...extraEnv, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
       return { worker, proxy };
@@ -249,7 +261,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       await Promise.all([api.stop("SIGKILL"), ...workers.map((w) => w.stop("SIGKILL"))]);
       await Promise.all(proxies.map((p) => p.close()));
       await Promise.all(sims.map((s) => s.close()));
-      await redis.stop();
+      await redis?.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

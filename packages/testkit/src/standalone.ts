@@ -3,5 +3,11 @@ export { freePort } from "./free-port";
 export { makePng, pngSize } from "./png";
 export { type RunningProcess, startProcess } from "./process";
 export { type PrivateRedis, startRedis } from "./redis-server";
+export {
+  type PrivateRedisCluster,
+  type PrivateRedisSentinel,
+  startRedisCluster,
+  startRedisSentinel,
+} from "./redis-topologies";
 export { type CutMode, startTcpProxy, type TcpProxy } from "./tcp-proxy";
 export { waitFor } from "./wait-for";
