@@ -143,6 +143,13 @@ export interface PrivateRedisSentinel {
   masterPort(): Promise<number>;
   /** Runs a command on the data server at `port`. */
   ask(port: number, ...command: string[]): Promise<unknown>;
+  /**
+   * Resolves once every replica has everything written to the master so far: a probe write, then
+   * WAIT for it (replication is one ordered stream, so the probe's acknowledgement covers all
+   * earlier writes). Replication is asynchronous; without this, writes acknowledged in the last
+   * milliseconds before a master dies may be missing on the replica that replaces it.
+   */
+  replicated(): Promise<void>;
   /** SIGKILLs the data server at `port` (the master, for a failover). */
   kill(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -230,6 +237,26 @@ export async function startRedisSentinel(
       return Number(port);
     },
     ask,
+    replicated: async () => {
+      const [, port] = (await ask(
+        sentinelPorts[0] as number,
+        "SENTINEL",
+        "GET-MASTER-ADDR-BY-NAME",
+        name,
+      )) as string[];
+      const client = new Redis(Number(port), "127.0.0.1", {
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on("error", () => {});
+      try {
+        await client.set("replication-probe", String(Date.now()));
+        const acked = Number(await client.call("WAIT", String(replicas), "5000"));
+        if (acked < replicas) throw new Error(`only ${acked} of ${replicas} replicas caught up within 5 s`);
+      } finally {
+        client.disconnect();
+      }
+    },
     kill: async (port) => {
       const member = data.find((m) => m.port === port);
       if (!member) throw new Error(`no data server of this group on ${port}`);
