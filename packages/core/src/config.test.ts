@@ -92,6 +92,44 @@ describe("loadConfig", () => {
     expect(loadConfig({ PORT: "" }).PORT).toBe(8080);
   });
 
+  it("chooses the Redis topology from REDIS_SENTINELS or REDIS_CLUSTER_NODES, standalone by default", () => {
+    expect(loadConfig({}).redis).toEqual({ kind: "standalone", url: "redis://127.0.0.1:6379" });
+    expect(
+      loadConfig({ REDIS_SENTINELS: "10.0.0.1:26379, [::1]:26380", REDIS_SENTINEL_NAME: "gw" }).redis,
+    ).toEqual({
+      kind: "sentinel",
+      url: "redis://127.0.0.1:6379",
+      sentinels: [
+        { host: "10.0.0.1", port: 26379 },
+        { host: "::1", port: 26380 },
+      ],
+      name: "gw",
+    });
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: "r1:7000,r2:7000", QUEUE_PREFIX: "{zimage}" });
+    expect(cluster.redis).toMatchObject({
+      kind: "cluster",
+      nodes: [
+        { host: "r1", port: 7000 },
+        { host: "r2", port: 7000 },
+      ],
+    });
+  });
+
+  it("refuses a Cluster without a hash tag in QUEUE_PREFIX, two topologies at once, and bad node lists", () => {
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: "r1:7000" })).toThrow(/QUEUE_PREFIX=\{zimage\}/);
+    expect(() =>
+      loadConfig({ REDIS_CLUSTER_NODES: "r1:7000", REDIS_SENTINELS: "s:26379", QUEUE_PREFIX: "{z}" }),
+    ).toThrow(/both set/);
+    expect(() => loadConfig({ REDIS_SENTINELS: "s1" })).toThrow(/REDIS_SENTINELS: "s1" is not host:port/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: ",", QUEUE_PREFIX: "{z}" })).toThrow(
+      /REDIS_CLUSTER_NODES/,
+    );
+    expect(loadConfig({ QUEUE_PREFIX: "app{zimage}" }).QUEUE_PREFIX).toBe("app{zimage}");
+    for (const bad of ["{}", "{a}{b}", "a{b", "a}b", "a b"]) {
+      expect(() => loadConfig({ QUEUE_PREFIX: bad }), bad).toThrow(/QUEUE_PREFIX/);
+    }
+  });
+
   it("has every variable in the README's configuration table", () => {
     const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
     const documented = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
