@@ -16,7 +16,7 @@
  * package — `pnpm deploy` copies `files` but does not apply `publishConfig`. docs/architecture.md.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -41,6 +41,8 @@ for (const app of APPS) {
   pnpm([...deploy, join(out, "apps", app)], `pnpm deploy of @zimage/${app}`);
 }
 
+for (const app of APPS) pruneOptionalPeers(join(out, "apps", app));
+
 const consoleDist = join(root, "apps", "console", "dist");
 cpSync(consoleDist, join(out, "apps", "console", "dist"), { recursive: true });
 
@@ -63,6 +65,20 @@ for (const file of zimagePackageFiles(out)) {
   renameSync(`${file}.tmp`, file);
 }
 process.stdout.write(`production tree in ${out} (${rewritten} package exports switched to dist)\n`);
+
+/**
+ * TypeScript is an optional peer of valibot (under @bull-board/api), for its types only; pnpm links
+ * it because the workspace has it, which puts 23 MB of compiler in the api. Nothing imports it at run
+ * time (apps/api/test/production-build.test.ts runs the api without it), so it goes, with its links.
+ */
+function pruneOptionalPeers(appDir: string): void {
+  const store = join(appDir, "node_modules", ".pnpm");
+  for (const entry of readdirSync(store)) {
+    if (entry.startsWith("typescript@")) rmSync(join(store, entry), { recursive: true, force: true });
+    const link = join(store, entry, "node_modules", "typescript");
+    if (entry.includes("_typescript@") || entry === "node_modules") rmSync(link, { force: true });
+  }
+}
 
 /** The package.json of every deployed app and of every @zimage package copied into them. */
 function* zimagePackageFiles(dir: string): Generator<string> {
