@@ -73,10 +73,11 @@ process.stdout.write(`production tree in ${out} (${rewritten} package exports sw
  */
 function pruneOptionalPeers(appDir: string): void {
   const store = join(appDir, "node_modules", ".pnpm");
+  rmSync(join(store, "node_modules", "typescript"), { force: true }); // pnpm's hoisted link
   for (const entry of readdirSync(store)) {
     if (entry.startsWith("typescript@")) rmSync(join(store, entry), { recursive: true, force: true });
-    const link = join(store, entry, "node_modules", "typescript");
-    if (entry.includes("_typescript@") || entry === "node_modules") rmSync(link, { force: true });
+    if (entry.includes("_typescript@"))
+      rmSync(join(store, entry, "node_modules", "typescript"), { force: true });
   }
 }
 

@@ -99,6 +99,15 @@ function treeBytes(dir: string, keep: (file: string) => boolean = () => true): n
   return total;
 }
 
+/** Symbolic links under `dir` whose target is missing (what a careless prune would leave). */
+function danglingLinks(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) return existsSync(path) ? [] : [path];
+    return entry.isDirectory() ? danglingLinks(path) : [];
+  });
+}
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 beforeAll(async () => {
@@ -141,6 +150,7 @@ describe("the production build", () => {
       }
     }
     expect(existsSync(join(out, "apps", "console", "dist", "index.html"))).toBe(true);
+    expect(danglingLinks(out)).toEqual([]);
   });
 
   it("runs a job end to end with plain node outside the checkout", async () => {
