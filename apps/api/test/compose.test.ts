@@ -44,4 +44,22 @@ describe("docker-compose.yml and Dockerfile", () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/pnpm install --frozen-lockfile/);
   });
+
+  it("runs the built JavaScript in the image, without tsx or dev dependencies", () => {
+    const dockerfile = readFileSync(resolve(root, "Dockerfile"), "utf8");
+    const [build = "", runtime = ""] = dockerfile.split(/^FROM /m).slice(1);
+    // The build stage makes the tree that apps/api/test/production-build.test.ts makes and runs.
+    expect(build).toMatch(/^RUN .*pnpm build:production \/app$/m);
+    // The runtime stage takes that tree only, not the workspace, and starts node on dist/.
+    expect(runtime.match(/^COPY .*$/gm)).toEqual(["COPY --from=build /app /app"]);
+    expect(runtime).toMatch(/^CMD \["node", "apps\/api\/dist\/main\.js"\]$/m);
+    expect(runtime).not.toMatch(/tsx|pnpm/);
+    const compose = readFileSync(resolve(root, "docker-compose.yml"), "utf8");
+    const commands = compose.match(/^ {4}command: \["node".*$/gm) ?? [];
+    expect(commands.map((c) => c.trim())).toEqual([
+      'command: ["node", "apps/api/dist/main.js"]',
+      'command: ["node", "apps/worker/dist/main.js"]',
+      'command: ["node", "apps/zimage-sim/dist/main.js"]',
+    ]);
+  });
 });

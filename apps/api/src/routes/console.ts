@@ -3,8 +3,18 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type RequestHandler, Router } from "express";
 
-/** apps/console/dist, next to this app in the checkout (and in the Docker image). */
-export const DEFAULT_CONSOLE_DIR = resolve(fileURLToPath(new URL("../../../console/dist", import.meta.url)));
+/**
+ * apps/console/dist, next to this app in the checkout and in the production tree (Docker image). This
+ * module runs from apps/api/src/routes/ under tsx and from apps/api/dist/main.js once built.
+ */
+export const DEFAULT_CONSOLE_DIR = resolve(
+  fileURLToPath(
+    new URL(
+      import.meta.url.endsWith(".ts") ? "../../../console/dist" : "../../console/dist",
+      import.meta.url,
+    ),
+  ),
+);
 
 // The console is built to need nothing but this origin: no CDN, no inline script or style.
 const CSP = [
