@@ -3,5 +3,6 @@ export { freePort } from "./free-port";
 export { makePng, pngSize } from "./png";
 export { type RunningProcess, startProcess } from "./process";
 export { type PrivateRedis, startRedis } from "./redis-server";
+export { type PrivateS3, S3RVER_CREDENTIALS, startS3 } from "./s3-server";
 export { type CutMode, startTcpProxy, type TcpProxy } from "./tcp-proxy";
 export { waitFor } from "./wait-for";
