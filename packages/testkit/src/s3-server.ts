@@ -93,7 +93,9 @@ async function wholeVerifiedPut(ctx: KoaContext, next: () => Promise<void>): Pro
   const objectPut =
     ctx.method === "PUT" &&
     ctx.path.split("/").filter(Boolean).length >= 2 &&
-    Object.keys(ctx.query).length === 0 &&
+    // Part uploads and other sub-resources (?uploadId, ?tagging, …) are left to s3rver; the SDK
+    // marks a plain PutObject with ?x-id=PutObject.
+    Object.keys(ctx.query).every((name) => name === "x-id") &&
     ctx.headers["x-amz-copy-source"] === undefined;
   if (!objectPut) return next();
   const chunks: Buffer[] = [];
