@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps): Express {
     sessionRouter({ ...deps, keys, origins, storeAvailable: storeAvailable(deps.redis), authenticate: auth }),
   );
   app.use(authenticated, storeAvailable(deps.redis));
-  app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args) }));
+  app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args), logger: deps.logger }));
   app.use(authenticated, auth);
   app.use(["/v1/upstreams", "/v1/admin"], requireAdmin);
   app.use(jobsRouter({ ...deps, jobs, jobDeps: deps, metrics }));

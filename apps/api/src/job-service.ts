@@ -36,7 +36,7 @@ import {
   type SubmitReservation,
   takeOverIdempotencyKey,
 } from "@zimage/core";
-import { deleteJobFiles } from "@zimage/storage";
+import { deleteJobFiles, ObjectNotFoundError } from "@zimage/storage";
 import type { ZodType } from "zod";
 import { type JobDeps, loadJob, viewOf } from "./job-access";
 import { fairShareRebases, fairShareSaturated } from "./metrics";
@@ -446,7 +446,9 @@ export class JobService {
     const i = /^\d{1,2}$/.test(index) ? Number(index) : -1;
     const image = snapshot.returnvalue?.images[i];
     if (!image) throw new GatewayError("image_not_found", `the job has no image ${JSON.stringify(index)}`);
-    const { stream, size } = await this.deps.store.stream(image.key).catch(() => {
+    const { stream, size } = await this.deps.store.stream(image.key).catch((err: unknown) => {
+      // Only a missing object is a 404; a store that cannot answer (S3 down, denied) is a 500.
+      if (!(err instanceof ObjectNotFoundError)) throw err;
       throw new GatewayError("image_not_found", "the image file is no longer stored");
     });
     return { stream, size, sha256: image.sha256, filename: `${id}-${i}.png` };

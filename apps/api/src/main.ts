@@ -7,7 +7,7 @@ import {
   ResultUrlSigner,
   redactUrl,
 } from "@zimage/core";
-import { createStore } from "@zimage/storage";
+import { createStore, storeConfigOf } from "@zimage/storage";
 import { createApp } from "./app";
 import { JobEventBus } from "./job-event-bus";
 import { isLoopback, openModeCheck } from "./open-mode";
@@ -26,7 +26,8 @@ const queue = createJobQueue({
   backoffMs: config.JOB_BACKOFF_SECONDS * 1000,
 });
 queue.on("error", (err) => logger.warn({ err: err.message }, "queue error"));
-const store = createStore({ kind: "fs", root: config.DATA_DIR });
+// STORAGE: files under DATA_DIR (the default) or an S3-compatible bucket.
+const store = createStore(storeConfigOf(config));
 const openMode = openModeCheck({
   redis,
   prefix: config.QUEUE_PREFIX,

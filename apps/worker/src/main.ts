@@ -11,7 +11,7 @@ import {
   reported,
   setUpstreamCount,
 } from "@zimage/core";
-import { createStore } from "@zimage/storage";
+import { createStore, storeConfigOf } from "@zimage/storage";
 import { ZImageClient } from "@zimage/zimage-client";
 import { Queue } from "bullmq";
 import { Dispatcher } from "./dispatcher";
@@ -34,7 +34,8 @@ if (config.upstreams.length === 0) {
 const ms = (seconds: number) => Math.round(seconds * 1000);
 const connection = createRedis(config.redis, "worker");
 connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
-const store = createStore({ kind: "fs", root: config.DATA_DIR });
+// STORAGE: files under DATA_DIR (the default) or an S3-compatible bucket.
+const store = createStore(storeConfigOf(config));
 const metrics = new WorkerMetrics();
 const webhooks = createWebhookQueue(connection, config.QUEUE_PREFIX);
 

@@ -88,6 +88,48 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: "5,,30" })).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
   });
 
+  it("reads the storage settings: filesystem by default, S3 only with a bucket", () => {
+    expect(loadConfig({}).STORAGE).toBe("filesystem");
+    const cfg = loadConfig({
+      STORAGE: "s3",
+      S3_BUCKET: "zimage-results",
+      S3_PREFIX: "prod/zimage/",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      S3_FORCE_PATH_STYLE: "true",
+      AWS_REGION: "eu-west-1",
+    });
+    expect(cfg).toMatchObject({
+      STORAGE: "s3",
+      S3_BUCKET: "zimage-results",
+      S3_PREFIX: "prod/zimage/",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      S3_FORCE_PATH_STYLE: true,
+      AWS_REGION: "eu-west-1",
+    });
+    expect(() => loadConfig({ STORAGE: "s3" })).toThrow(/S3_BUCKET: required when STORAGE=s3/);
+    expect(() => loadConfig({ STORAGE: "gcs" })).toThrow(/STORAGE="gcs"/);
+    expect(() => loadConfig({ S3_BUCKET: "Not_A_Bucket" })).toThrow(/S3_BUCKET/);
+    for (const prefix of ["/abs", "a//b", "a/../b", "..", "a b", "./x"])
+      expect(() => loadConfig({ S3_PREFIX: prefix }), prefix).toThrow(/S3_PREFIX/);
+    expect(loadConfig({ S3_PREFIX: "a/..b/c" }).S3_PREFIX).toBe("a/..b/c");
+  });
+
+  it("takes AWS keys in pairs and never prints them", () => {
+    const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let err: unknown;
+    try {
+      loadConfig({ STORAGE: "s3", S3_BUCKET: "b-1", AWS_SECRET_ACCESS_KEY: secret });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: set both/);
+    expect((err as ConfigError).message).not.toContain(secret);
+    expect(() => loadConfig({ AWS_REGION: "" })).not.toThrow();
+    const both = loadConfig({ AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: secret });
+    expect(both.AWS_SECRET_ACCESS_KEY).toBe(secret);
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ PORT: "" }).PORT).toBe(8080);
   });

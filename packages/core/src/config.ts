@@ -39,6 +39,30 @@ export const configSchema = z.object({
     .default("zimage"),
   ZIMAGE_UPSTREAMS: z.string().optional(),
   DATA_DIR: z.string().min(1).default(".data"),
+  /** Where inputs and results are stored: files under DATA_DIR, or an S3-compatible bucket. */
+  STORAGE: z.enum(["filesystem", "s3"], { message: "must be filesystem or s3" }).default("filesystem"),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name: 3-63 characters, a-z 0-9 . -")
+    .optional(),
+  /** Prepended to every object key, e.g. `zimage/` when the bucket is shared. */
+  S3_PREFIX: z
+    .string()
+    .max(512)
+    .regex(
+      /^(?!(.*\/)?\.{1,2}(\/|$))([A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\/?$/,
+      "path segments of A-Z a-z 0-9 . _ - separated by /, no leading /, no . or .. segments",
+    )
+    .optional(),
+  /** Another S3-compatible server (MinIO, Ceph, R2, …); unset: AWS S3. */
+  S3_ENDPOINT: z.url({ message: "must be an absolute http(s) URL" }).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  // The AWS SDK's own variables. Unset keys leave credentials to the SDK's default chain (shared
+  // files, web identity, container and instance roles).
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   /** The built web console (`pnpm --filter @zimage/console build`); unset: apps/console/dist in this checkout. */
   CONSOLE_DIR: z.string().min(1).optional(),
   IMAGE_TIMEOUT_SECONDS: seconds(0.1, 86_400).default(600),
@@ -149,6 +173,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const { ZIMAGE_UPSTREAMS, ...rest } = parsed.data;
+  const storageProblems = [
+    rest.STORAGE === "s3" && !rest.S3_BUCKET ? "S3_BUCKET: required when STORAGE=s3" : null,
+    !rest.AWS_ACCESS_KEY_ID !== !rest.AWS_SECRET_ACCESS_KEY
+      ? "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: set both, or neither to use the AWS default credential chain"
+      : null,
+  ].filter((p) => p !== null);
+  if (storageProblems.length > 0) throw new ConfigError(storageProblems);
   let upstreams: UpstreamConfig[] = [];
   if (ZIMAGE_UPSTREAMS) {
     try {

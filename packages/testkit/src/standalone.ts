@@ -9,5 +9,6 @@ export {
   startRedisCluster,
   startRedisSentinel,
 } from "./redis-topologies";
+export { type PrivateS3, S3RVER_CREDENTIALS, startS3 } from "./s3-server";
 export { type CutMode, startTcpProxy, type TcpProxy } from "./tcp-proxy";
 export { waitFor } from "./wait-for";

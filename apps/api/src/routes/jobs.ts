@@ -171,7 +171,11 @@ export function jobsRouter(opts: JobsRouterOptions): Router {
   router.post("/v1/jobs/:id/cancel", cancel);
 
   router.get("/v1/jobs/:id/images/:index", async (req, res) => {
-    await sendImage(res, await opts.jobs.openImage(principalOf(res), req.params.id, req.params.index));
+    await sendImage(
+      res,
+      await opts.jobs.openImage(principalOf(res), req.params.id, req.params.index),
+      opts.logger,
+    );
   });
 
   return router;

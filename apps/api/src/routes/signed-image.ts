@@ -1,4 +1,5 @@
-import { GatewayError } from "@zimage/core";
+import { pipeline } from "node:stream";
+import { GatewayError, type Logger, reportInternalError } from "@zimage/core";
 import { type Response, Router } from "express";
 import type { JobService } from "../job-service";
 import type { Principal } from "../principal";
@@ -11,9 +12,12 @@ const SIGNED_URL_HOLDER: Principal = {
   limits: { rate_per_minute: 1, max_pending: 1, priority_weight: 1 },
 };
 
+const CLIENT_GONE = new Set(["ERR_STREAM_PREMATURE_CLOSE", "EPIPE", "ECONNRESET"]);
+
 export async function sendImage(
   res: Response,
   image: Awaited<ReturnType<JobService["openImage"]>>,
+  logger: Logger,
 ): Promise<void> {
   res.set({
     "Content-Type": "image/png",
@@ -23,7 +27,14 @@ export async function sendImage(
     "Cache-Control": "private, max-age=86400, immutable",
     "Content-Disposition": `inline; filename="${image.filename}"`,
   });
-  image.stream.pipe(res);
+  // pipeline, not pipe: a client that leaves releases the store's read (an S3 connection), and a
+  // read that fails midway (a cut connection, an integrity check) cuts the response short of its
+  // Content-Length, so the client sees an incomplete image, never a complete-looking wrong one.
+  pipeline(image.stream, res, (err) => {
+    // A client that left early is not a fault of ours; a failed read is.
+    if (err && !CLIENT_GONE.has((err as { code?: string }).code ?? ""))
+      reportInternalError(logger, "image_stream", err, { filename: image.filename });
+  });
 }
 
 /**
@@ -33,6 +44,7 @@ export async function sendImage(
 export function signedImageRouter(opts: {
   jobs: JobService;
   verify: (id: string, index: number, expires: string, sig: string) => "ok" | "invalid" | "expired";
+  logger: Logger;
 }): Router {
   const router = Router();
   router.get("/v1/jobs/:id/images/:index", async (req, res, next) => {
@@ -49,7 +61,11 @@ export function signedImageRouter(opts: {
         "this image link has expired; get a fresh one from the job",
       );
     if (verdict !== "ok") throw new GatewayError("signed_url_invalid", "this image link is not valid");
-    await sendImage(res, await opts.jobs.openImage(SIGNED_URL_HOLDER, req.params.id, req.params.index));
+    await sendImage(
+      res,
+      await opts.jobs.openImage(SIGNED_URL_HOLDER, req.params.id, req.params.index),
+      opts.logger,
+    );
   });
   return router;
 }
