@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { createLogger } from "@zimage/core";
 import { usePrivateRedis } from "@zimage/testkit";
 import { afterEach, expect, it } from "vitest";
+import { parse } from "yaml";
 import { WorkerMetrics } from "./metrics";
 import { startWorkerHttp } from "./worker-http";
 
@@ -60,4 +63,30 @@ it("logs and counts a scrape that fails, instead of a bare 500", async () => {
   expect(await scrape.text()).toMatch(
     /^zimage_gateway_internal_errors_total\{where="worker_http",service="worker"\} 1$/m,
   );
+});
+
+it("answers the probes and the scrape path that deploy/kubernetes/worker.yaml names", async () => {
+  // The ports themselves are checked against WORKER_METRICS_PORT in apps/api/test/kubernetes.test.ts.
+  const manifest = parse(
+    readFileSync(resolve(import.meta.dirname, "../../../deploy/kubernetes/worker.yaml"), "utf8"),
+  );
+  const pod = manifest.spec.template;
+  const [container] = pod.spec.containers;
+  const metrics = new WorkerMetrics();
+  const { server, port } = await startWorkerHttp({
+    host: "127.0.0.1",
+    port: 0,
+    registry: metrics.registry,
+    redis: redis.conn,
+    logger: createLogger({ name: "worker-test", level: "silent" }),
+    upstreams: () => [{ name: "gpu0", holding: false, up: null }],
+  });
+  close = () => new Promise((r) => server.close(() => r()));
+  const paths = [
+    container.readinessProbe.httpGet.path,
+    container.livenessProbe.httpGet.path,
+    pod.metadata.annotations["prometheus.io/path"],
+  ];
+  expect(paths).toHaveLength(3);
+  for (const path of paths) expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, path).toBe(200);
 });
