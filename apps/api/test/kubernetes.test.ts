@@ -55,14 +55,16 @@ interface K8sObject {
   stringData?: Record<string, string>;
 }
 
-const objects: Array<K8sObject & { file: string }> = readdirSync(dir)
-  .filter((f) => f.endsWith(".yaml"))
-  .flatMap((file) =>
-    parseAllDocuments(readFileSync(resolve(dir, file), "utf8")).map((doc) => {
-      expect(doc.errors, file).toEqual([]);
-      return { ...(doc.toJS() as K8sObject), file };
-    }),
-  );
+// The manifests, and the example Secret kept in a subfolder so that `kubectl apply -f` on the folder skips it.
+const objects: Array<K8sObject & { file: string }> = [
+  ...readdirSync(dir).filter((f) => f.endsWith(".yaml")),
+  "example/secret.yaml",
+].flatMap((file) =>
+  parseAllDocuments(readFileSync(resolve(dir, file), "utf8")).map((doc) => {
+    expect(doc.errors, file).toEqual([]);
+    return { ...(doc.toJS() as K8sObject), file };
+  }),
+);
 const find = (kind: string, name: string) => {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   if (!o) throw new Error(`no ${kind} ${name} in deploy/kubernetes/`);
