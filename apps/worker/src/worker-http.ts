@@ -46,8 +46,15 @@ export function startWorkerHttp(opts: WorkerHttpOptions): Promise<{ server: Serv
         const redisOk = opts.redis.status === "ready" && (await ping) === "PONG";
         const upstreams = opts.upstreams();
         const checks: Record<string, string> = { redis: redisOk ? "ok" : "unavailable" };
+        // `starting`: the lease is held but the upstream not probed yet (it is within a second).
         for (const u of upstreams)
-          checks[`upstream:${u.name}`] = !u.holding ? "standby" : u.up ? "ok" : "down";
+          checks[`upstream:${u.name}`] = !u.holding
+            ? "standby"
+            : u.up === null
+              ? "starting"
+              : u.up
+                ? "ok"
+                : "down";
         const ready = redisOk && upstreams.length > 0;
         return send(ready ? 200 : 503, { status: ready ? "ready" : "not_ready", checks });
       }

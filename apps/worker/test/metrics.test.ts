@@ -147,9 +147,13 @@ describe("health and logs", () => {
     cluster = await startCluster({});
     const workerBase = workerMetricsUrl(cluster).replace(/\/metrics$/, "");
     expect((await fetch(`${workerBase}/health`)).status).toBe(200);
+    // Ready once Redis answers; the upstream's check says `starting` until its first probe.
     const ready = await waitFor(async () => {
       const res = await fetch(`${workerBase}/ready`);
-      return res.status === 200 ? ((await res.json()) as { checks: Record<string, string> }) : null;
+      if (res.status !== 200) return null;
+      const body = (await res.json()) as { checks: Record<string, string> };
+      expect(["starting", "ok"]).toContain(body.checks["upstream:gpu0"]);
+      return body.checks["upstream:gpu0"] === "ok" ? body : null;
     });
     expect(ready.checks).toEqual({ redis: "ok", "upstream:gpu0": "ok" });
     await cluster.redis.kill();
