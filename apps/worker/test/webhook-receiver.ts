@@ -8,6 +8,8 @@ export interface Delivery {
   headers: IncomingHttpHeaders;
   body: string;
   answered: number;
+  /** The address the delivery came from (which host sent it, in hosts.test.ts). */
+  from: string | undefined;
 }
 export interface Receiver {
   url: string;
@@ -15,10 +17,14 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** Answers each delivery with `answer(n, body)`; n counts the deliveries received before this one. */
+/**
+ * Answers each delivery with `answer(n, body)`; n counts the deliveries received before this one.
+ * Listens on loopback unless given another `host` (one of the test's own virtual interfaces).
+ */
 export async function startReceiver(
   answer: (n: number, body: string) => number,
   port = 0,
+  host = "127.0.0.1",
 ): Promise<Receiver> {
   const deliveries: Delivery[] = [];
   const server: Server = createServer((req, res) => {
@@ -28,13 +34,13 @@ export async function startReceiver(
     });
     req.on("end", () => {
       const status = answer(deliveries.length, body);
-      deliveries.push({ headers: req.headers, body, answered: status });
+      deliveries.push({ headers: req.headers, body, answered: status, from: req.socket.remoteAddress });
       res.writeHead(status).end();
     });
   });
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()));
+  await new Promise<void>((r) => server.listen(port, host, () => r()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}/hook`,
     deliveries,
     close: () =>
       new Promise<void>((r) => {

@@ -24,6 +24,8 @@ export interface PrivateRedis {
   url: string;
   port: number;
   dir: string;
+  /** The running server's process id (undefined while it is stopped). */
+  readonly pid: number | undefined;
   /** SIGKILL the server (AOF keeps what was fsynced, up to a second old); `start()` brings it back on the same port. */
   kill(): Promise<void>;
   /** SIGTERM: Redis flushes the AOF and exits cleanly, as on an orderly restart. */
@@ -34,9 +36,12 @@ export interface PrivateRedis {
 
 /**
  * Starts a private redis-server on a free loopback port with its own temp dir, so a test may
- * restart or flush it freely — never the machine's shared Redis.
+ * restart or flush it freely — never the machine's shared Redis. `bind` adds addresses to listen on
+ * besides loopback (a test's own virtual interfaces, e.g. the bridge of `startVirtualHosts`).
  */
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<PrivateRedis> {
+export async function startRedis(
+  opts: { appendonly?: boolean; bind?: string[] } = {},
+): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "zimage-redis-"));
   const url = `redis://127.0.0.1:${port}`;
@@ -48,6 +53,10 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<P
       String(port),
       "--bind",
       "127.0.0.1",
+      ...(opts.bind ?? []),
+      // Without a password, protected mode refuses every client not on loopback; extra addresses
+      // are asked for only to be reached from them.
+      ...(opts.bind?.length ? ["--protected-mode", "no"] : []),
       "--dir",
       dir,
       "--save",
@@ -83,6 +92,9 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<P
     url,
     port,
     dir,
+    get pid() {
+      return child?.pid;
+    },
     kill,
     shutdown: () => signal("SIGTERM"),
     start,

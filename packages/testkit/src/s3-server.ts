@@ -20,7 +20,7 @@ const S3Error = require("s3rver/lib/models/error") as new (
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
 export interface PrivateS3 {
-  /** `http://127.0.0.1:<port>`: use with path-style addressing. */
+  /** `http://127.0.0.1:<port>` (or the `address` asked for): use with path-style addressing. */
   endpoint: string;
   bucket: string;
   /** s3rver's data directory: `<dir>/<bucket>/<key>._S3rver_object` holds an object's bytes. */
@@ -31,8 +31,9 @@ export interface PrivateS3 {
 }
 
 /**
- * Starts s3rver (a fake S3 speaking the real protocol) on a free loopback port with its own temp
- * directory and one bucket, so tests use S3 over HTTP without a cloud account.
+ * Starts s3rver (a fake S3 speaking the real protocol) on a free loopback port (or on `address`, one
+ * of the test's own virtual interfaces) with its own temp directory and one bucket, so tests use S3
+ * over HTTP without a cloud account.
  *
  * s3rver 3.7 differs from S3 in two ways that matter for a store's integrity: it neither checks
  * Content-MD5 nor waits for the whole body before writing, so a cut-off or corrupted upload would
@@ -40,12 +41,13 @@ export interface PrivateS3 {
  * nothing. A first middleware gives s3rver that behaviour for object PUTs: the body is read whole,
  * checked against Content-Length and Content-MD5, and only then handed on.
  */
-export async function startS3(opts: { bucket?: string } = {}): Promise<PrivateS3> {
+export async function startS3(opts: { bucket?: string; address?: string } = {}): Promise<PrivateS3> {
   const bucket = opts.bucket ?? "zimage-test";
   const dir = await mkdtemp(join(tmpdir(), "zimage-s3rver-"));
   const port = await freePort();
+  const address = opts.address ?? "127.0.0.1";
   const server = new S3rver({
-    address: "127.0.0.1",
+    address,
     port,
     directory: dir,
     silent: true,
@@ -59,7 +61,7 @@ export async function startS3(opts: { bucket?: string } = {}): Promise<PrivateS3
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${address}:${port}`;
   return {
     endpoint,
     bucket,

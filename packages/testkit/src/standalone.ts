@@ -11,4 +11,11 @@ export {
 } from "./redis-topologies";
 export { type PrivateS3, S3RVER_CREDENTIALS, startS3 } from "./s3-server";
 export { type CutMode, startTcpProxy, type TcpProxy } from "./tcp-proxy";
+export {
+  removeLeftoverVirtualHosts,
+  startVirtualHosts,
+  type VirtualHost,
+  type VirtualHosts,
+  virtualHostsUnavailable,
+} from "./virtual-hosts";
 export { waitFor } from "./wait-for";
