@@ -22,6 +22,14 @@ async function usedMemory(url: string): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }
 
+/** Clients connected to the Redis at `url`, not counting the connection that asks. */
+async function redisClients(url: string): Promise<number> {
+  const redis = new Redis(url);
+  const info = await redis.info("clients");
+  redis.disconnect();
+  return Number(/connected_clients:(\d+)/.exec(info)?.[1]) - 1;
+}
+
 const body = (prompt: string) => ({ prompt, size: "1024x1024" });
 
 /** Redis bytes per queued job: `n` submits through the api while the only upstream is unreachable. */
@@ -71,8 +79,18 @@ async function bytesPerFinishedJob(n: number): Promise<number> {
   }
 }
 
-/** A worker's and the api's RSS with `upstreams` simulators, after each upstream ran 4 jobs. */
-async function rssWith(upstreams: number): Promise<{ worker: number; api: number }> {
+interface ProcessFootprint {
+  worker: number;
+  api: number;
+  apiConnections: number;
+  workerConnections: number;
+}
+
+/**
+ * A worker's and the api's RSS with `upstreams` simulators, after each upstream ran 4 jobs, and the
+ * Redis connections each process holds.
+ */
+async function rssWith(upstreams: number): Promise<ProcessFootprint> {
   const metricsPort = await freePort();
   const { cluster, key } = await startGateway({
     upstreams,
@@ -82,6 +100,7 @@ async function rssWith(upstreams: number): Promise<{ worker: number; api: number
     env: { LEASE_SPREAD_SECONDS: "0", WORKER_METRICS_PORT: String(metricsPort) },
   });
   try {
+    const apiConnections = await redisClients(cluster.redis.url);
     await cluster.startWorker();
     const ids = await submitMany(cluster.apiUrl, key, upstreams * 4, 8, (i) => ({
       prompt: `job ${i}`,
@@ -93,6 +112,8 @@ async function rssWith(upstreams: number): Promise<{ worker: number; api: number
     return {
       worker: await rssMb(`http://127.0.0.1:${metricsPort}/metrics`),
       api: await rssMb(`${cluster.apiUrl}/metrics`),
+      apiConnections,
+      workerConnections: (await redisClients(cluster.redis.url)) - apiConnections,
     };
   } finally {
     await cluster.stop();
@@ -125,6 +146,8 @@ figures do not depend on the load the way timings do).
 | worker RSS, 1 upstream | ${one.worker.toFixed(0)} MiB | one worker process holding 1 lease, after 4 jobs |
 | worker RSS, 8 upstreams | ${eight.worker.toFixed(0)} MiB | one worker process holding 8 leases (\`LEASE_SPREAD_SECONDS=0\`), after 32 jobs |
 | worker RSS per extra upstream | ${((eight.worker - one.worker) / 7).toFixed(1)} MiB | (8 upstreams − 1 upstream) / 7 |
+| Redis connections of one api process | ${one.apiConnections} | \`INFO clients\` with the api alone, after start-up |
+| Redis connections of one worker process | ${one.workerConnections} with 1 upstream, ${eight.workerConnections} with 8 | \`INFO clients\` after the worker ran its jobs, less the api's |
 | api RSS, idle after those jobs | ${one.api.toFixed(0)} MiB (${eight.api.toFixed(0)} MiB in the 8-upstream run) | |
 
 Images never live in Redis (a result's bytes go to the object store; Redis holds its metadata), so the per-job figures do not
