@@ -1,6 +1,7 @@
 import type { RequestRecord } from "@zimage/zimage-sim";
 import { sleep, startGateway, submitMany } from "./gateway";
 import { percentile } from "./stats";
+import type { BenchRedis } from "./submit-throughput";
 
 export interface DispatchRun {
   gapP50: number;
@@ -30,13 +31,18 @@ export function gapsOf(records: RequestRecord[]): { gaps: number[]; busy: number
  * Issue #9.1: the simulator at a fixed 100 ms per image, `jobs` queued at once, `upstreams` GPUs
  * and as many worker processes.
  */
-export async function dispatchOverhead(upstreams: number, jobs: number): Promise<DispatchRun> {
+export async function dispatchOverhead(
+  upstreams: number,
+  jobs: number,
+  redis?: BenchRedis,
+): Promise<DispatchRun> {
   // The jobs are all queued before any worker starts, so the measurement is the dispatch path alone,
   // not the api and the submitting clients competing for this machine's cores.
   const { cluster, key } = await startGateway({
     upstreams,
     workers: 0,
     sim: { loadMs: 0, baseMs: 100, msPerStepMegapixel: 0 },
+    ...(redis ? { externalRedis: redis.env } : {}),
   });
   try {
     await submitMany(cluster.apiUrl, key, jobs, 16, (i) => ({ prompt: `job ${i}`, size: "128x128" }));

@@ -9,6 +9,7 @@ import { type GpuProfile, simOptions } from "./economy-sim";
 import { makeTrace, type TraceJob, type TraceOptions } from "./economy-trace";
 import { startGateway } from "./gateway";
 import { machine } from "./machine";
+import { placeSectionUnder } from "./report-section";
 
 export type EconomySides = "both" | "fifo" | "gateway";
 
@@ -199,20 +200,9 @@ Run alone with \`npx -y pnpm@10 bench gpu-economy\` (flags \`--jobs\`, \`--edit-
 `;
 }
 
-/**
- * `doc` with `section` in place: replacing an earlier GPU economy section up to the next \`## \` heading,
- * else inserted before the findings section, else appended.
- */
+/** `doc` with the GPU economy `section` in place (see placeSectionUnder). */
 export function placeSection(doc: string, section: string): string {
-  const body = `${section.trimEnd()}\n`;
-  const start = doc.indexOf(ECONOMY_HEADING);
-  if (start >= 0) {
-    const next = doc.indexOf("\n## ", start + ECONOMY_HEADING.length);
-    return `${doc.slice(0, start)}${body}${next >= 0 ? `\n${doc.slice(next + 1)}` : ""}`;
-  }
-  const findings = doc.indexOf("\n## Findings");
-  if (findings >= 0) return `${doc.slice(0, findings + 1)}${body}\n${doc.slice(findings + 1)}`;
-  return `${doc.trimEnd()}\n\n${body}`;
+  return placeSectionUnder(doc, ECONOMY_HEADING, section);
 }
 
 /**

@@ -6,26 +6,62 @@ import { type DispatchRun, dispatchOverhead } from "./dispatch-overhead";
 import { fanOut } from "./fan-out";
 import { ECONOMY_DEFAULTS, economySection, gpuEconomy, gpuEconomyCli } from "./gpu-economy";
 import { machine } from "./machine";
+import { redisTopologies, TOPOLOGIES_DEFAULTS, TOPOLOGIES_HEADING } from "./redis-topologies";
+import { sectionUnder, writeScenarioSection } from "./report-section";
 import { scale } from "./scale";
+import { SIZING_DEFAULTS, SIZING_HEADING, sizing } from "./sizing";
 import { fmt, spread } from "./stats";
 import { statusPolling } from "./status-polling";
+import { STORAGE_DEFAULTS, STORAGE_HEADING, storageLatency } from "./storage-latency";
 import { submitThroughput } from "./submit-throughput";
 
 /**
- * `pnpm bench [--quick] [--only dispatch,submit,polling,scale,fanout,latency,economy]`: starts its own Redis,
+ * `pnpm bench [--quick] [--only dispatch,submit,polling,scale,fanout,latency,economy,storage]`: starts its own Redis,
  * simulators, api and workers on loopback for each measurement and writes the report (BENCHMARKS.md
  * for a full run, .data/bench/BENCHMARKS.quick.md for --quick).
  * `pnpm bench gpu-economy [flags]` runs the GPU economy scenario alone (flags in gpu-economy.ts).
+ * `pnpm bench redis-topologies|storage|sizing [--into BENCHMARKS.md]` runs one of issue #18's scenarios alone
+ * and writes its section to .data/bench/<name>.md (and in place in the file given to --into).
+ * redis-topologies (~3 min) and sizing (~1–2 min) are not in the full run; a full run keeps their sections.
  */
 if (process.argv[2] === "gpu-economy") {
   await gpuEconomyCli(process.argv.slice(3));
+  process.exit(0);
+}
+const scenarios: Record<
+  string,
+  { heading: string; run: (log: (msg: string) => void) => Promise<{ markdown: string }> }
+> = {
+  "redis-topologies": {
+    heading: TOPOLOGIES_HEADING,
+    run: (log) => redisTopologies(TOPOLOGIES_DEFAULTS, log),
+  },
+  storage: { heading: STORAGE_HEADING, run: (log) => storageLatency(STORAGE_DEFAULTS, log) },
+  sizing: { heading: SIZING_HEADING, run: (log) => sizing(SIZING_DEFAULTS, log) },
+};
+const scenario = scenarios[process.argv[2] ?? ""];
+if (scenario) {
+  const t0 = Date.now();
+  const log = (msg: string) =>
+    process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
+  const { markdown } = await scenario.run(log);
+  await writeScenarioSection({
+    name: process.argv[2]!,
+    heading: scenario.heading,
+    argv: process.argv.slice(3),
+    seconds: (Date.now() - t0) / 1000,
+    body: markdown,
+    log,
+  });
   process.exit(0);
 }
 const { values } = parseArgs({
   options: { quick: { type: "boolean" }, only: { type: "string" }, out: { type: "string" } },
 });
 const quick = values.quick === true;
-const only = new Set((values.only ?? "dispatch,submit,polling,scale,fanout,latency,economy").split(","));
+const only = new Set(
+  (values.only ?? "dispatch,submit,polling,scale,fanout,latency,economy,storage").split(","),
+);
 const root = resolve(import.meta.dirname, "../../..");
 const out = resolve(root, values.out ?? (quick ? ".data/bench/BENCHMARKS.quick.md" : "BENCHMARKS.md"));
 
@@ -165,6 +201,20 @@ if (only.has("economy")) {
   const r = await gpuEconomy(o, log);
   sections.push(economySection(r.markdown).trimEnd());
 }
+
+// The scenarios run alone keep their sections, with the command and date they were produced by.
+const previous = await readFile(out, "utf8").catch(() => "");
+const kept = (heading: string) => {
+  const section = sectionUnder(previous, heading);
+  if (section) sections.push(section);
+};
+kept(TOPOLOGIES_HEADING);
+if (only.has("storage")) {
+  log("storage: put and get on the filesystem and S3 stores");
+  const r = await storageLatency(quick ? { ops: 10 } : STORAGE_DEFAULTS, log);
+  sections.push(`${STORAGE_HEADING}\n\n${r.markdown}`);
+}
+kept(SIZING_HEADING);
 
 const command = `npx -y pnpm@10 bench${quick ? " --quick" : ""}${values.only ? ` --only ${values.only}` : ""}`;
 const report = `# Benchmarks

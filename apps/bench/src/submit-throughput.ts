@@ -1,4 +1,4 @@
-import { createRedis, QUEUES } from "@zimage/core";
+import { createRedis, QUEUES, type RedisTarget } from "@zimage/core";
 import { Queue } from "bullmq";
 import { startGateway } from "./gateway";
 import { load } from "./load";
@@ -12,10 +12,24 @@ export interface SubmitRun {
 
 const BODY = { prompt: "a lighthouse at dusk", size: "1024x1024" };
 
+/** Which Redis a scenario runs on: the gateway's variables for it, and the target for direct clients. */
+export interface BenchRedis {
+  /** REDIS_URL, or REDIS_CLUSTER_NODES with a hash-tag QUEUE_PREFIX (startCluster's externalRedis). */
+  env: Record<string, string>;
+  target: RedisTarget;
+  /** The raw baseline's BullMQ prefix; on a Cluster it must carry a hash tag like the gateway's. */
+  rawPrefix: string;
+}
+
 /** Raw BullMQ `Queue.add` from `connections` concurrent loops for `seconds`, on the same Redis. */
-async function rawAdds(redisUrl: string, connections: number, seconds: number): Promise<number> {
-  const connection = createRedis(redisUrl);
-  const queue = new Queue(QUEUES.generate, { connection, prefix: "raw-baseline" });
+async function rawAdds(
+  redis: RedisTarget | string,
+  connections: number,
+  seconds: number,
+  prefix = "raw-baseline",
+): Promise<number> {
+  const connection = createRedis(redis);
+  const queue = new Queue(QUEUES.generate, { connection, prefix });
   const data = { kind: "generate", owner: "bench", params: { ...BODY, n: 1, num_inference_steps: 50 } };
   let count = 0;
   const until = Date.now() + seconds * 1000;
@@ -36,8 +50,15 @@ async function rawAdds(redisUrl: string, connections: number, seconds: number): 
  * Issue #9.2: authenticated `POST /v1/jobs` under load (autocannon) against the same run's raw
  * BullMQ adds on the same Redis. No worker runs, so the queue only grows, as in a burst.
  */
-export async function submitThroughput(levels: number[], seconds: number): Promise<SubmitRun[]> {
-  const { cluster, key } = await startGateway({ workers: 0 });
+export async function submitThroughput(
+  levels: number[],
+  seconds: number,
+  redis?: BenchRedis,
+): Promise<SubmitRun[]> {
+  const { cluster, key } = await startGateway({
+    workers: 0,
+    ...(redis ? { externalRedis: redis.env } : {}),
+  });
   try {
     const out: SubmitRun[] = [];
     for (const connections of levels) {
@@ -50,7 +71,9 @@ export async function submitThroughput(levels: number[], seconds: number): Promi
         seconds,
         expectStatus: 202,
       });
-      const rawRps = await rawAdds(cluster.redis.url, connections, seconds);
+      const rawRps = redis
+        ? await rawAdds(redis.target, connections, seconds, redis.rawPrefix)
+        : await rawAdds(cluster.redis.url, connections, seconds);
       out.push({ connections, apiRps: api.rps, apiP99Ms: api.p99Ms, rawRps });
     }
     return out;
