@@ -54,6 +54,11 @@ export interface AppDeps extends JobDeps {
   consoleDir?: string | undefined;
   /** WEBHOOK_SECRET_OVERLAP_SECONDS (see routes/webhooks.ts). */
   webhookSecretOverlapSeconds?: number | undefined;
+  /**
+   * S3_RESULT_DELIVERY=redirect: signed image URLs answer 302 to a presigned URL of the object store
+   * valid this long (S3_PRESIGN_SECONDS); unset: the api streams the image (the default).
+   */
+  imageRedirectSeconds?: number | undefined;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -92,7 +97,14 @@ export function createApp(deps: AppDeps): Express {
     sessionRouter({ ...deps, keys, origins, storeAvailable: storeAvailable(deps.redis), authenticate: auth }),
   );
   app.use(authenticated, storeAvailable(deps.redis));
-  app.use(signedImageRouter({ jobs, verify: (...args) => deps.signer.verify(...args), logger: deps.logger }));
+  app.use(
+    signedImageRouter({
+      jobs,
+      verify: (...args) => deps.signer.verify(...args),
+      logger: deps.logger,
+      redirectSeconds: deps.imageRedirectSeconds ?? null,
+    }),
+  );
   app.use(authenticated, auth);
   app.use(["/v1/upstreams", "/v1/admin"], requireAdmin);
   app.use(jobsRouter({ ...deps, jobs, jobDeps: deps, metrics }));

@@ -434,6 +434,29 @@ export class JobService {
     id: string,
     index: string,
   ): Promise<{ stream: NodeJS.ReadableStream | Readable; size: number; sha256: string; filename: string }> {
+    const { image, filename } = await this.resultImage(principal, id, index);
+    const { stream, size } = await this.deps.store.stream(image.key).catch((err: unknown) => {
+      // Only a missing object is a 404; a store that cannot answer (S3 down, denied) is a 500.
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+      throw new GatewayError("image_not_found", "the image file is no longer stored");
+    });
+    return { stream, size, sha256: image.sha256, filename };
+  }
+
+  /**
+   * A short-lived URL of the image on the object store itself (S3_RESULT_DELIVERY=redirect), or
+   * null when the store cannot hand one out (the filesystem): the caller streams it instead.
+   */
+  async imageRedirect(principal: Principal, id: string, index: string, expiresSeconds: number) {
+    const { store } = this.deps;
+    if (!store.presignGet) return null;
+    const { image, filename } = await this.resultImage(principal, id, index);
+    if (!(await store.exists(image.key)))
+      throw new GatewayError("image_not_found", "the image file is no longer stored");
+    return store.presignGet(image.key, { expiresSeconds, contentType: "image/png", filename });
+  }
+
+  private async resultImage(principal: Principal, id: string, index: string) {
     const snapshot = await loadJob(this.deps, principal, id);
     if (snapshot.state !== "completed") {
       if (snapshot.state === "failed")
@@ -446,12 +469,7 @@ export class JobService {
     const i = /^\d{1,2}$/.test(index) ? Number(index) : -1;
     const image = snapshot.returnvalue?.images[i];
     if (!image) throw new GatewayError("image_not_found", `the job has no image ${JSON.stringify(index)}`);
-    const { stream, size } = await this.deps.store.stream(image.key).catch((err: unknown) => {
-      // Only a missing object is a 404; a store that cannot answer (S3 down, denied) is a 500.
-      if (!(err instanceof ObjectNotFoundError)) throw err;
-      throw new GatewayError("image_not_found", "the image file is no longer stored");
-    });
-    return { stream, size, sha256: image.sha256, filename: `${id}-${i}.png` };
+    return { image, filename: `${id}-${i}.png` };
   }
 }
 

@@ -97,6 +97,10 @@ const app = createApp({
   webhookPolicy: config.webhookPolicy,
   webhookSchedule: config.webhookSchedule,
   webhookSecretOverlapSeconds: config.WEBHOOK_SECRET_OVERLAP_SECONDS,
+  imageRedirectSeconds:
+    config.STORAGE === "s3" && config.S3_RESULT_DELIVERY === "redirect"
+      ? config.S3_PRESIGN_SECONDS
+      : undefined,
   logger,
   readiness: { checks: { redis: async () => redis.status === "ready" && (await redis.ping()) === "PONG" } },
   maxJsonBytes: config.MAX_JSON_BYTES,

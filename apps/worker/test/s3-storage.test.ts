@@ -101,3 +101,22 @@ it("the RESULT_TTL sweeper removes a job's objects from S3", async () => {
     what: "the swept job to read 410",
   });
 });
+
+it("with S3_RESULT_DELIVERY=redirect, a signed image URL answers 302 to a presigned URL of the bucket", async () => {
+  const { cluster } = await start({ S3_RESULT_DELIVERY: "redirect", S3_PRESIGN_SECONDS: "60" });
+  const job = await cluster.waitFor(
+    await cluster.submit({ prompt: "straight from the bucket", size: "256x256" }),
+    ["succeeded"],
+  );
+  const image = job.result!.images[0]!;
+  const answer = await fetch(image.url, { redirect: "manual" });
+  expect(answer.status).toBe(302);
+  expect(answer.headers.get("cache-control")).toBe("no-store");
+  const location = new URL(answer.headers.get("location")!);
+  expect(location.origin).toBe(new URL(s3!.endpoint).origin);
+  expect(location.searchParams.get("X-Amz-Expires")).toBe("60");
+  // The bucket serves the stored bytes to whoever holds the presigned URL, without the API key.
+  const bytes = Buffer.from(await (await fetch(location)).arrayBuffer());
+  expect(sha256(bytes)).toBe(image.sha256);
+  expect(pngSize(bytes)).toEqual({ width: 256, height: 256 });
+});

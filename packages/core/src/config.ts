@@ -57,6 +57,13 @@ export const configSchema = z.object({
   /** Another S3-compatible server (MinIO, Ceph, R2, …); unset: AWS S3. */
   S3_ENDPOINT: z.url({ message: "must be an absolute http(s) URL" }).optional(),
   S3_FORCE_PATH_STYLE: bool.default(false),
+  /**
+   * How a signed image URL delivers an S3-stored image: `stream` through the api (the default: the
+   * console's CSP and the api's auth rules stay as they are), or `redirect` (302) to a presigned
+   * URL of the bucket valid S3_PRESIGN_SECONDS, so the bytes skip the api.
+   */
+  S3_RESULT_DELIVERY: z.enum(["stream", "redirect"]).default("stream"),
+  S3_PRESIGN_SECONDS: int(10, 7 * 86_400).default(300),
   // The AWS SDK's own variables. Unset keys leave credentials to the SDK's default chain (shared
   // files, web identity, container and instance roles).
   AWS_REGION: z.string().min(1).optional(),

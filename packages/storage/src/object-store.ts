@@ -18,6 +18,14 @@ export interface ObjectStore {
    * Returns how many objects were deleted.
    */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * A short-lived URL the client can download the object from directly (S3's presigned GET); only
+   * stores that can hand out such URLs have it.
+   */
+  presignGet?(
+    key: string,
+    opts: { expiresSeconds: number; contentType?: string; filename?: string },
+  ): Promise<string>;
 }
 
 export interface StoredObject {

@@ -10,6 +10,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ObjectIntegrityError, ObjectNotFoundError } from "./errors";
 import { keySegments, prefixSegments } from "./object-key";
 import type { ObjectStore, StoredObject } from "./object-store";
@@ -74,6 +75,26 @@ export class S3Store implements ObjectStore {
       }),
     );
     return { key, size: data.length, sha256 };
+  }
+
+  /**
+   * A GET URL valid for `expiresSeconds`, signed with this store's credentials, for
+   * `S3_RESULT_DELIVERY=redirect`: the client then downloads from S3 itself. The object's checksum
+   * is not verified on that path (the bytes never pass through the gateway); S3 verified them at
+   * upload (Content-MD5).
+   */
+  async presignGet(
+    key: string,
+    opts: { expiresSeconds: number; contentType?: string; filename?: string },
+  ): Promise<string> {
+    keySegments(key);
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      ...(opts.contentType ? { ResponseContentType: opts.contentType } : {}),
+      ...(opts.filename ? { ResponseContentDisposition: `inline; filename="${opts.filename}"` } : {}),
+    });
+    return getSignedUrl(this.client, command, { expiresIn: opts.expiresSeconds });
   }
 
   async get(key: string): Promise<Buffer> {

@@ -45,6 +45,8 @@ export function signedImageRouter(opts: {
   jobs: JobService;
   verify: (id: string, index: number, expires: string, sig: string) => "ok" | "invalid" | "expired";
   logger: Logger;
+  /** S3_RESULT_DELIVERY=redirect: answer with a presigned URL of this many seconds instead of streaming. */
+  redirectSeconds?: number | null;
 }): Router {
   const router = Router();
   router.get("/v1/jobs/:id/images/:index", async (req, res, next) => {
@@ -61,6 +63,16 @@ export function signedImageRouter(opts: {
         "this image link has expired; get a fresh one from the job",
       );
     if (verdict !== "ok") throw new GatewayError("signed_url_invalid", "this image link is not valid");
+    if (opts.redirectSeconds) {
+      const url = await opts.jobs.imageRedirect(
+        SIGNED_URL_HOLDER,
+        req.params.id,
+        req.params.index,
+        opts.redirectSeconds,
+      );
+      // The presigned URL is itself a credential for a few minutes: never cached.
+      if (url) return void res.set("Cache-Control", "no-store").redirect(302, url);
+    }
     await sendImage(
       res,
       await opts.jobs.openImage(SIGNED_URL_HOLDER, req.params.id, req.params.index),
