@@ -106,9 +106,9 @@ export class UpstreamMonitor {
   /** Reads one `/health` answer's model state into the monitor (published by the next save). */
   readPipelines(health: UpstreamHealth): void {
     if (health.modelLoaded !== null) this.modelLoaded = health.modelLoaded;
+    // Per-kind flags in every shape: a single model's flag stands for both kinds, so it reads `all`/`none`.
     const { generate, edit } = health.pipelines;
-    if (health.shape === "single") this.loadedPipeline = health.modelLoaded ? "all" : "none";
-    else if (generate !== null && edit !== null)
+    if (generate !== null && edit !== null)
       this.loadedPipeline = generate && edit ? "all" : generate ? "generate" : edit ? "edit" : "none";
   }
 

@@ -23,9 +23,8 @@ export interface UpstreamRequestDeps {
 
 /** Does this `/health` answer say the pipeline for `kind` is in VRAM? (null/false: treat as cold) */
 export function healthSaysLoaded(health: UpstreamHealth | null, kind: JobKind): boolean {
-  if (!health) return false;
-  if (health.shape === "pipelines") return health.pipelines[kind] === true;
-  return health.modelLoaded === true;
+  // The client reports every shape as per-kind flags (a single model's flag stands for both kinds).
+  return health?.pipelines[kind] === true;
 }
 
 /**
