@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { startSimulator } from "@zimage/zimage-sim";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import type { JobOutcome, SideResult } from "./economy-report";
-import { type GpuProfile, replay, sideResult, simOptions, within } from "./economy-sim";
+import type { SideResult } from "./economy-report";
+import { type GpuProfile, replay, type SubmitEnd, sideResult, simOptions, within } from "./economy-sim";
 import type { TraceJob } from "./economy-trace";
 import { sleep } from "./gateway";
 
@@ -100,7 +100,7 @@ export async function runFifo(
     { connection: workerConn, prefix, concurrency: 1 },
   );
   try {
-    const outcomes = await replay(trace, async (job, submittedAt): Promise<JobOutcome> => {
+    const outcomes = await replay(trace, async (job, submittedAt): Promise<SubmitEnd> => {
       const size = `${job.width}x${job.height}`;
       await queue.add(job.kind, {
         index: job.index,
@@ -111,11 +111,6 @@ export async function runFifo(
       });
       const d = await within(ended[job.index]!, submittedAt + timeoutMs - Date.now());
       return {
-        index: job.index,
-        user: job.user,
-        kind: job.kind,
-        submittedAt,
-        gpuStartAt: null,
         completedAt: d ? d.at : null,
         ok: d !== undefined && d.error === undefined,
         ...((!d || d.error) && { error: d?.error ?? "timed out" }),

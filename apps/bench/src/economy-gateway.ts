@@ -1,6 +1,6 @@
 import type { Cluster } from "@zimage/test-cluster";
-import type { JobOutcome, SideResult } from "./economy-report";
-import { type GpuProfile, replay, sideResult } from "./economy-sim";
+import type { SideResult } from "./economy-report";
+import { type GpuProfile, replay, type SubmitEnd, sideResult } from "./economy-sim";
 import type { TraceJob } from "./economy-trace";
 import { sleep } from "./gateway";
 
@@ -60,7 +60,7 @@ export async function runGateway(
   const keys = new Map<string, string>();
   for (const user of new Set(trace.map((j) => j.user))) keys.set(user, await cluster.createKey(user));
   sim.reset();
-  const outcomes = await replay(trace, async (job, submittedAt): Promise<JobOutcome> => {
+  const outcomes = await replay(trace, async (job, submittedAt): Promise<SubmitEnd> => {
     const key = keys.get(job.user)!;
     let view = await submitJob(cluster.apiUrl, key, job, inputs.get(job.index));
     const deadline = submittedAt + timeoutMs;
@@ -74,11 +74,6 @@ export async function runGateway(
     }
     const ok = view.status === "succeeded";
     return {
-      index: job.index,
-      user: job.user,
-      kind: job.kind,
-      submittedAt,
-      gpuStartAt: null,
       completedAt: view.completed_at ? Date.parse(view.completed_at) : null,
       ok,
       ...(!ok && {

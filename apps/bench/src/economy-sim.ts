@@ -1,5 +1,9 @@
 import type { RunningSimulator, SimulatorOptions } from "@zimage/zimage-sim";
 import { gpuBooks, gpuStarts, type JobOutcome, type SideResult } from "./economy-report";
+
+/** How one submit ended, as its side saw it; `replay` adds the job's identity and times. */
+export type SubmitEnd = Pick<JobOutcome, "completedAt" | "ok" | "error">;
+
 import type { TraceJob } from "./economy-trace";
 import { sleep } from "./gateway";
 
@@ -32,27 +36,18 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | un
  */
 export async function replay(
   trace: TraceJob[],
-  submit: (job: TraceJob, submittedAt: number) => Promise<JobOutcome>,
+  submit: (job: TraceJob, submittedAt: number) => Promise<SubmitEnd>,
 ): Promise<JobOutcome[]> {
   const t0 = Date.now();
   return Promise.all(
     trace.map(async (job) => {
       await sleep(Math.max(0, t0 + job.atMs - Date.now()));
       const submittedAt = Date.now();
-      try {
-        return await submit(job, submittedAt);
-      } catch (err) {
-        return {
-          index: job.index,
-          user: job.user,
-          kind: job.kind,
-          submittedAt,
-          gpuStartAt: null,
-          completedAt: null,
-          ok: false,
-          error: (err as Error).message,
-        };
-      }
+      const end = await submit(job, submittedAt).catch(
+        (err: Error): SubmitEnd => ({ completedAt: null, ok: false, error: err.message }),
+      );
+      // The GPU start is read from the simulator's books afterwards (sideResult).
+      return { index: job.index, user: job.user, kind: job.kind, submittedAt, gpuStartAt: null, ...end };
     }),
   );
 }
