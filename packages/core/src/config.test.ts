@@ -61,9 +61,11 @@ describe("loadConfig", () => {
 
   it("parses ZIMAGE_UPSTREAMS into named upstreams", () => {
     const cfg = loadConfig({ ZIMAGE_UPSTREAMS: "gpu0=http://10.0.0.5:8003/, gpu1=https://gpu1.lan" });
-    expect(cfg.upstreams).toMatchObject([
-      { name: "gpu0", url: "http://10.0.0.5:8003" },
-      { name: "gpu1", url: "https://gpu1.lan" },
+    // With no options, nothing is pinned and no parameter rules apply.
+    const plain = { pin: { generate: "auto", edit: "auto" }, params: { defaults: {}, bounds: {} } };
+    expect(cfg.upstreams).toEqual([
+      { name: "gpu0", url: "http://10.0.0.5:8003", ...plain },
+      { name: "gpu1", url: "https://gpu1.lan", ...plain },
     ]);
     expect(loadConfig({ ZIMAGE_UPSTREAMS: "http://127.0.0.1:8003" }).upstreams[0]?.name).toBe("default");
   });

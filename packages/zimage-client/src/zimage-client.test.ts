@@ -156,7 +156,13 @@ describe("ZImageClient against a stub upstream", () => {
     answer = [200, { status: "unhealthy" }];
     await expect(client.health()).resolves.toMatchObject({ ok: false });
     answer = [200, "OK"];
-    await expect(client.health()).resolves.toMatchObject({ ok: true, modelLoaded: null, raw: "OK" });
+    await expect(client.health()).resolves.toEqual({
+      ok: true,
+      modelLoaded: null,
+      pipelines: { generate: null, edit: null },
+      shape: "unknown",
+      raw: "OK",
+    });
   });
 
   it("status is busy only while the server says generating", async () => {

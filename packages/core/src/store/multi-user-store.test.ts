@@ -97,11 +97,13 @@ describe("pending jobs", () => {
 describe("idempotency", () => {
   it("claims a key once and reports the job that holds it", async () => {
     expect(await claimIdempotencyKey(redis.conn, "i", "u", "k1", "JOB1", "fp1")).toEqual({ claimed: true });
-    expect(await claimIdempotencyKey(redis.conn, "i", "u", "k1", "JOB2", "fp2")).toMatchObject({
+    expect(await claimIdempotencyKey(redis.conn, "i", "u", "k1", "JOB2", "fp2")).toEqual({
       claimed: false,
       jobId: "JOB1",
       fingerprint: "fp1",
       submitting: true,
+      claimedAt: expect.any(Number),
+      record: expect.any(String),
     });
     expect(await claimIdempotencyKey(redis.conn, "i", "other", "k1", "JOB3", "fp1")).toEqual({
       claimed: true,
