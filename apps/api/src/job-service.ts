@@ -25,6 +25,7 @@ import {
   markGone,
   newJobId,
   notifyWebhook,
+  type PriorityClass,
   probeImage,
   publishJobEvent,
   readUpstreamStates,
@@ -93,12 +94,13 @@ export class JobService {
         "edit jobs are submitted as multipart/form-data with an image file",
       );
     }
-    const { kind: _kind, webhook, ...params } = validate(generateRequestSchema, body);
+    const { kind: _kind, webhook, priority, cancel_after, ...params } = validate(generateRequestSchema, body);
     const data = {
       kind: "generate" as const,
       owner: opts.principal.id,
       params,
       defaulted: leftOut(body as Record<string, unknown>),
+      ...schedulingOf(priority, cancel_after),
       ...(await this.webhookOf(webhook)),
     };
     return this.submit(data, null, opts);
@@ -110,7 +112,7 @@ export class JobService {
     opts: SubmitOptions,
   ): Promise<Submitted> {
     const form = coerceFormFields(webhookFields(fields));
-    const { kind: _kind, webhook, ...params } = validate(editRequestSchema, form);
+    const { kind: _kind, webhook, priority, cancel_after, ...params } = validate(editRequestSchema, form);
     if (!file) throw new GatewayError("invalid_request", 'an image file is required in the "image" field');
     const info = probeImage(file.buffer);
     // Without size the upstream renders at the input's size: bring it within the bounds `size` has,
@@ -131,6 +133,7 @@ export class JobService {
         owner: opts.principal.id,
         params,
         defaulted: leftOut(form),
+        ...schedulingOf(priority, cancel_after),
         ...(await this.webhookOf(webhook)),
       },
       { ...input, buffer: file.buffer, ext },
@@ -471,6 +474,23 @@ export class JobService {
     if (!image) throw new GatewayError("image_not_found", `the job has no image ${JSON.stringify(index)}`);
     return { image, filename: `${id}-${i}.png` };
   }
+}
+
+/**
+ * The job's priority class and deadline as JobData keeps them (issue #19): a single job is
+ * interactive unless it asks otherwise; `cancel_after` becomes an absolute epoch-ms deadline.
+ */
+function schedulingOf(
+  priority: PriorityClass | undefined,
+  cancelAfter: number | string | undefined,
+  now = Date.now(),
+): Pick<JobData, "priority" | "deadline_at"> {
+  const out: Pick<JobData, "priority" | "deadline_at"> = { priority: priority ?? "interactive" };
+  if (cancelAfter !== undefined) {
+    out.deadline_at =
+      typeof cancelAfter === "number" ? now + Math.round(cancelAfter * 1000) : Date.parse(cancelAfter);
+  }
+  return out;
 }
 
 /** The fields an upstream may default that the request left out (JobData.defaulted). */

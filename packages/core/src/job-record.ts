@@ -1,6 +1,6 @@
 import type { EffectiveParams } from "./effective-params";
 import type { ErrorCode } from "./errors";
-import type { JobKind, JobParams } from "./job-request";
+import type { JobKind, JobParams, PriorityClass } from "./job-request";
 
 /** The input image of an edit job, as saved in storage (never in Redis). */
 export interface InputImageRef {
@@ -29,6 +29,12 @@ export interface JobData {
    * Absent on jobs queued before this field existed (treat as none left out).
    */
   defaulted?: DefaultableParam[];
+  /** The priority class (issue #19); absent on jobs queued before classes existed: interactive. */
+  priority?: PriorityClass;
+  /** Epoch ms of the job's deadline (`cancel_after` resolved at submit); absent: none. */
+  deadline_at?: number;
+  /** The batch the job was submitted in (`POST /v1/batches`); absent for a single job. */
+  batch_id?: string;
   /** Where to deliver this job's state changes, and which ones. */
   webhook?: { url: string; events: Array<"queued" | "running" | "succeeded" | "failed" | "canceled"> };
 }

@@ -7,6 +7,10 @@ import { z } from "zod";
  */
 export const SIZE_LIMITS = { min: 128, max: 2048, multiple: 32 } as const;
 export const PROMPT_MAX_CHARS = 4000;
+export const PRIORITY_CLASSES = ["interactive", "batch"] as const;
+export type PriorityClass = (typeof PRIORITY_CLASSES)[number];
+/** A deadline further than 30 days out is a mistake (a timestamp sent as seconds), not a plan. */
+export const MAX_CANCEL_AFTER_SECONDS = 30 * 86_400;
 export const DEFAULTS = {
   size: "1024x1024",
   n: 1,
@@ -100,6 +104,18 @@ const common = {
     .optional(),
   /** Used by the OpenAI-compatible facade; the native job view always links images by URL. */
   response_format: z.enum(["url", "b64_json"]).default("url"),
+  /**
+   * The job's priority class (issue #19): interactive jobs are dispatched ahead of batch jobs; fair
+   * share applies within a class. Default: interactive for a single job, batch in a batch.
+   */
+  priority: z.enum(PRIORITY_CLASSES).optional(),
+  /**
+   * The job's deadline (issue #19): seconds from submit, or an ISO 8601 timestamp with an offset. A
+   * job not finished by then ends `canceled` with the error code `deadline_exceeded`.
+   */
+  cancel_after: z
+    .union([number().positive().max(MAX_CANCEL_AFTER_SECONDS), z.iso.datetime({ offset: true })])
+    .optional(),
 };
 
 export const generateRequestSchema = z.strictObject({
@@ -127,6 +143,8 @@ export type JobParams = GenerateParams | EditParams;
 export type JobKind = "generate" | "edit";
 
 const NUMERIC_FIELDS = new Set(["n", "num_inference_steps", "guidance_scale", "seed"]);
+/** `cancel_after` is a number of seconds or a timestamp: a plain decimal form field is the number. */
+const NUMBER_OR_TEXT_FIELDS = new Set(["cancel_after"]);
 const BOOLEAN_FIELDS = new Set(["cfg_normalization"]);
 /**
  * A multipart number is a plain decimal: JSON's number grammar without the exponent (optional minus,
@@ -146,7 +164,8 @@ export function coerceFormFields(fields: Record<string, unknown>): Record<string
   return Object.fromEntries(
     Object.entries(fields).map(([key, value]) => {
       if (typeof value !== "string") return [key, value];
-      if (NUMERIC_FIELDS.has(key) && PLAIN_DECIMAL.test(value)) return [key, Number(value)];
+      if ((NUMERIC_FIELDS.has(key) || NUMBER_OR_TEXT_FIELDS.has(key)) && PLAIN_DECIMAL.test(value))
+        return [key, Number(value)];
       if (BOOLEAN_FIELDS.has(key) && (value === "true" || value === "false")) return [key, value === "true"];
       return [key, value];
     }),

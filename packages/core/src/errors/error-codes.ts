@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   signed_url_expired: 403,
   not_found: 404,
   job_not_found: 404,
+  batch_not_found: 404,
   image_not_found: 404,
   method_not_allowed: 405,
   job_not_finished: 409,
@@ -35,6 +36,8 @@ export const ERROR_CODES = {
   rate_limited: 429,
   too_many_pending_jobs: 429,
   too_many_auth_failures: 429,
+  /** The key's GPU-seconds budget for the day or month is spent (details: reset time). */
+  quota_exceeded: 429,
   /** The key already holds MAX_STREAMS_PER_KEY event streams and waiting requests on this api process. */
   too_many_streams: 429,
   // gateway and its dependencies
@@ -53,6 +56,8 @@ export const ERROR_CODES = {
   upstream_timeout: 504,
   upstream_protocol_error: 502,
   job_canceled: 409,
+  /** The job reached its `cancel_after` deadline before it finished: its status is `canceled`. */
+  deadline_exceeded: 409,
   /** The job stalled (its dispatcher died or lost the job's lock mid-run) more than MAX_STALLED_COUNT times. */
   job_stalled: 500,
 } as const;
