@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import {
   buildJobView,
-  cancelRequestedAt,
   type DeliveryData,
   getJobSnapshot,
+  readCancel,
   type HostResolver,
   type JobView,
   type Logger,
@@ -108,7 +108,9 @@ export class WebhookSender {
   private async viewNow(id: string, imageUrl: (id: string, i: number) => string): Promise<JobView | null> {
     const snapshot = await getJobSnapshot(this.opts.jobs, id);
     if (snapshot?.state === "active") {
-      snapshot.cancelRequestedAt = await cancelRequestedAt(this.opts.connection, this.opts.prefix, id);
+      const cancel = await readCancel(this.opts.connection, this.opts.prefix, id);
+      snapshot.cancelRequestedAt = cancel?.at ?? null;
+      snapshot.cancelCode = cancel?.code ?? null;
     }
     return snapshot ? buildJobView(snapshot, { imageUrl, queuePosition: null, etaSeconds: null }) : null;
   }

@@ -40,6 +40,9 @@ export {
 export {
   buildJobView,
   CANCELED_WHILE_RUNNING,
+  type CancelCode,
+  DEADLINE_WHILE_QUEUED,
+  DEADLINE_WHILE_RUNNING,
   JOB_STATUSES,
   type JobSnapshot,
   type JobStatus,

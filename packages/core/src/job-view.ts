@@ -2,6 +2,7 @@ import { z } from "zod";
 import { effectiveParamsSchema } from "./effective-params";
 import { decodeFailure } from "./job-failure";
 import type { JobData, JobProgress, JobResult } from "./job-record";
+import { PRIORITY_CLASSES } from "./job-request";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -21,6 +22,12 @@ export const jobViewSchema = z.object({
   upstream: z.string().nullable(),
   attempts: z.number().int(),
   params: z.record(z.string(), z.unknown()),
+  /** The priority class (issue #19): interactive jobs run before batch jobs. */
+  priority: z.enum(PRIORITY_CLASSES),
+  /** When a job not yet finished is canceled with `deadline_exceeded` (`cancel_after`); null: never. */
+  deadline_at: z.string().nullable(),
+  /** The batch the job was submitted in (`POST /v1/batches`); null for a single job. */
+  batch_id: z.string().nullable(),
   /** What the upstream actually ran, once the job has succeeded (null before, and for older jobs). */
   effective_params: effectiveParamsSchema.nullable(),
   result: z
@@ -77,7 +84,7 @@ export function statusOf(
     case "completed":
       return "succeeded";
     case "failed":
-      return decodeFailure(failedReason).code === "job_canceled" ? "canceled" : "failed";
+      return CANCEL_CODES.has(decodeFailure(failedReason).code) ? "canceled" : "failed";
     default:
       return null;
   }
@@ -95,8 +102,10 @@ export interface JobSnapshot {
   progress: unknown;
   returnvalue: JobResult | null | undefined;
   failedReason?: string | undefined;
-  /** When the owner asked to cancel a job that was already running. */
+  /** When the owner asked to cancel a job that was already running (or its deadline passed). */
   cancelRequestedAt?: number | null | undefined;
+  /** Why: the owner's cancel (absent) or the job's deadline. */
+  cancelCode?: CancelCode | null | undefined;
 }
 
 export interface ViewContext {
@@ -110,6 +119,22 @@ export const CANCELED_WHILE_RUNNING = {
   code: "job_canceled" as const,
   message: "canceled while running: the GPU finishes its current work and the result is discarded",
 };
+
+/** A running job past its deadline (`cancel_after`) is discarded like a running cancel (issue #19). */
+export const DEADLINE_WHILE_RUNNING = {
+  code: "deadline_exceeded" as const,
+  message:
+    "the job's deadline (cancel_after) passed while it ran: the GPU finishes its current work and the result is discarded",
+};
+
+export const DEADLINE_WHILE_QUEUED = {
+  code: "deadline_exceeded" as const,
+  message: "the job's deadline (cancel_after) passed before it started",
+};
+
+/** The failure codes whose job status is `canceled`: the owner's cancel and a passed deadline. */
+export type CancelCode = "job_canceled" | "deadline_exceeded";
+const CANCEL_CODES: ReadonlySet<string> = new Set<CancelCode>(["job_canceled", "deadline_exceeded"]);
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 
@@ -126,7 +151,9 @@ export function buildJobView(job: JobSnapshot, ctx: ViewContext): JobView | null
   const finished = status === "succeeded" || status === "failed" || status === "canceled";
   const cancelPending = status === "canceled" && job.state === "active";
   const failure = cancelPending
-    ? CANCELED_WHILE_RUNNING
+    ? job.cancelCode === "deadline_exceeded"
+      ? DEADLINE_WHILE_RUNNING
+      : CANCELED_WHILE_RUNNING
     : status === "failed" || status === "canceled"
       ? decodeFailure(job.failedReason)
       : null;
@@ -146,6 +173,10 @@ export function buildJobView(job: JobSnapshot, ctx: ViewContext): JobView | null
     upstream: result?.upstream ?? progress?.upstream ?? null,
     attempts: job.attemptsMade,
     params: job.data.params as Record<string, unknown>,
+    // Jobs queued before classes existed carry no class: they were all served as interactive.
+    priority: job.data.priority ?? "interactive",
+    deadline_at: job.data.deadline_at ? new Date(job.data.deadline_at).toISOString() : null,
+    batch_id: job.data.batch_id ?? null,
     effective_params: result?.effective_params ?? null,
     result: result
       ? {

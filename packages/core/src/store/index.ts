@@ -23,8 +23,14 @@ export {
   recordLoadDuration,
   setUpstreamCount,
 } from "./dispatch-stats";
+export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
 export {
+  CLASS_SPAN,
+  classOf,
+  FAIR_SLOT_LUA,
   type FairShareEvent,
+  fairSlotKeys,
+  MAX_INTERACTIVE_PRIORITY,
   MAX_PRIORITY,
   markServed,
   nextFairPriority,
@@ -48,6 +54,7 @@ export {
   cancelRequestedAt,
   decideJobOutcome,
   deleteTombstone,
+  readCancel,
   readTombstone,
   requestCancel,
   writeTombstone,

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { JobData } from "../job-record";
+import type { CancelCode } from "../job-view";
 
 /**
  * Cancellation. A queued job is removed from the queue and leaves a tombstone (its data and times)
@@ -14,6 +15,8 @@ export interface CanceledTombstone {
   data: JobData;
   timestamp: number;
   canceledAt: number;
+  /** Why it was canceled; absent: its owner did (job_canceled). */
+  code?: CancelCode;
 }
 
 /**
@@ -35,7 +38,16 @@ export type CancelAnswer =
 const DECISION_MIN_TTL_SECONDS = 2 * 86_400;
 const decisionTtl = (ttlSeconds: number) => Math.max(ttlSeconds, DECISION_MIN_TTL_SECONDS);
 
-const canceledAt = (v: string | null | undefined): number | null => (v && /^\d+$/.test(v) ? Number(v) : null);
+// A cancel's flag is the time it was asked, with ":deadline_exceeded" when the job's deadline asked.
+const CANCEL_FLAG = /^(\d+)(?::(deadline_exceeded))?$/;
+const canceledAt = (v: string | null | undefined): number | null => {
+  const m = v ? CANCEL_FLAG.exec(v) : null;
+  return m ? Number(m[1]) : null;
+};
+const cancelOf = (v: string | null | undefined): { at: number; code: CancelCode } | null => {
+  const m = v ? CANCEL_FLAG.exec(v) : null;
+  return m ? { at: Number(m[1]), code: m[2] ? "deadline_exceeded" : "job_canceled" } : null;
+};
 
 /** Asks to cancel a running job; the answer says whether the cancel or an earlier outcome won. */
 export async function requestCancel(
@@ -43,11 +55,12 @@ export async function requestCancel(
   prefix: string,
   id: string,
   ttlSeconds: number,
+  code: CancelCode = "job_canceled",
 ): Promise<CancelAnswer> {
   const now = Date.now();
   const previous = await redis.set(
     flagKey(prefix, id),
-    String(now),
+    code === "deadline_exceeded" ? `${now}:deadline_exceeded` : String(now),
     "EX",
     decisionTtl(ttlSeconds),
     "NX",
@@ -78,6 +91,15 @@ export async function decideJobOutcome(
 
 export async function cancelRequestedAt(redis: Redis, prefix: string, id: string): Promise<number | null> {
   return canceledAt(await redis.get(flagKey(prefix, id)));
+}
+
+/** The running job's cancel, with its reason (the owner's or the deadline's); null when none. */
+export async function readCancel(
+  redis: Redis,
+  prefix: string,
+  id: string,
+): Promise<{ at: number; code: CancelCode } | null> {
+  return cancelOf(await redis.get(flagKey(prefix, id)));
 }
 
 export async function writeTombstone(

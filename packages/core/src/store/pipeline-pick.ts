@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { JobKind } from "../job-request";
-import { SET_JOB_PRIORITY_LUA } from "./fair-share";
+import { CLASS_SPAN, SET_JOB_PRIORITY_LUA } from "./fair-share";
 import { generateQueueKey } from "./queue-keys";
 import { runScript } from "./run-script";
 
@@ -28,6 +28,14 @@ import { runScript } from "./run-script";
  * Only when the head itself sits at counter 0 of priority p (a job given back) is the new score in
  * priority p − 1; for p = 1 it is below 2^32 (BullMQ's priority-0 band, which no gateway job has):
  * the priority field is then kept at 1 and ZPOPMIN still takes it first.
+ *
+ * Priority classes (issue #19): a preference never moves a job across classes — only a job of the
+ * head's class is promoted, so a batch job never goes ahead of an interactive job for a warm pipeline.
+ * The one exception is a head this upstream cannot run at all: then the first job it can run (in
+ * queue order, so an interactive one before any batch one) is put first, whatever its class, so a
+ * GPU does not idle behind work only a down peer can do. Such a job keeps its class's priority field
+ * (its fair-share clock, a retry and a re-base treat it as its class; fair-share.ts leaves it where it
+ * is), only its score moves; the upstream fetches it at once.
  */
 
 /** What `pickNextJob` decided; `head`/`headKind` describe the queue's head when it was looked at. */
@@ -70,6 +78,7 @@ export const PIPELINE_SCAN_LIMIT = 200;
 const PICK = `
 if redis.replicate_commands then redis.replicate_commands() end
 local SCORE_UNIT = 4294967296
+local CLASS_SPAN = ${CLASS_SPAN}
 local UNRUNNABLE_SCAN = 2000
 ${SET_JOB_PRIORITY_LUA}
 local jobPrefix = ARGV[1]
@@ -82,6 +91,8 @@ local K = tonumber(ARGV[4])
 local T = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])
 local function kindOf(id) return redis.call("HGET", jobPrefix .. id, "name") or "" end
+-- A job's class is its priority's band (fair-share.ts): true for batch.
+local function batchOf(id) return tonumber(redis.call("HGET", jobPrefix .. id, "priority") or "0") >= CLASS_SPAN end
 -- BullMQ takes the wait list (jobs without priority) before the prioritized set. The gateway gives
 -- every job a priority, so it is empty; if not, its next job is the head and is not reordered.
 local listed = redis.call("LINDEX", KEYS[2], -1)
@@ -113,14 +124,19 @@ end
 -- every 100 ms.
 local scan = limit
 if not headRunnable then scan = math.max(limit, UNRUNNABLE_SCAN) end
+local headBatch = batchOf(head)
 local rest = redis.call("ZRANGE", KEYS[1], 1, scan - 1)
 for _, id in ipairs(rest) do
   local kind = kindOf(id)
-  if (headRunnable and kind == preferred) or (not headRunnable and runnable[kind]) then
+  local sameClass = batchOf(id) == headBatch
+  if (headRunnable and kind == preferred and sameClass) or (not headRunnable and runnable[kind]) then
     local score = headScore - 1
     redis.call("ZADD", KEYS[1], string.format("%.0f", score), id)
-    local priority = math.max(1, math.floor(score / SCORE_UNIT))
-    setJobPriority(jobPrefix .. id, priority)
+    if sameClass then
+      local low = 1
+      if headBatch then low = CLASS_SPAN end
+      setJobPriority(jobPrefix .. id, math.max(low, math.floor(score / SCORE_UNIT)))
+    end
     -- A head this upstream cannot run is not skipped by preference: nothing to count.
     if headRunnable then
       if skip[1] ~= head then redis.call("DEL", KEYS[3]) end

@@ -3,7 +3,8 @@ import type { Redis } from "ioredis";
 import { encodeFailure } from "../job-failure";
 import type { JobSnapshot } from "../job-view";
 import { getJobSnapshot } from "./get-job-snapshot";
-import { cancelRequestedAt, readTombstone } from "./job-cancel";
+import { DEADLINE_WHILE_QUEUED } from "../job-view";
+import { readCancel, readTombstone } from "./job-cancel";
 
 /**
  * Everything the public view of a job needs, with no access check: the BullMQ job with its cancel
@@ -21,8 +22,11 @@ export async function readJobSnapshot(
   if (snapshot) {
     // Not only while active: a running job canceled and then handed back to the queue (a lost lease,
     // a retry) stays canceled for its owner until its dispatcher discards it.
-    if (snapshot.state !== "completed" && snapshot.state !== "failed")
-      snapshot.cancelRequestedAt = await cancelRequestedAt(redis, prefix, id);
+    if (snapshot.state !== "completed" && snapshot.state !== "failed") {
+      const cancel = await readCancel(redis, prefix, id);
+      snapshot.cancelRequestedAt = cancel?.at ?? null;
+      snapshot.cancelCode = cancel?.code ?? null;
+    }
     return snapshot;
   }
   const tomb = await readTombstone(redis, prefix, id);
@@ -36,6 +40,10 @@ export async function readJobSnapshot(
     attemptsMade: 0,
     progress: null,
     returnvalue: null,
-    failedReason: encodeFailure({ code: "job_canceled", message: "canceled before it started" }),
+    failedReason: encodeFailure(
+      tomb.code === "deadline_exceeded"
+        ? DEADLINE_WHILE_QUEUED
+        : { code: "job_canceled", message: "canceled before it started" },
+    ),
   };
 }

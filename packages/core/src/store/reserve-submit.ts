@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
-import { FAIR_SLOT_LUA, type FairShareEvent, fairSlotKeys, fairStep } from "./fair-share";
+import type { PriorityClass } from "../job-request";
+import { deadlineIndexKey } from "./deadline-index";
+import { FAIR_SLOT_LUA, type FairShareEvent, fairLastKeyIndex, fairSlotKeys, fairStep } from "./fair-share";
 import { indexKeys } from "./job-index";
 import { pendingKey } from "./pending-jobs";
 import { generateQueueKey } from "./queue-keys";
@@ -18,6 +20,10 @@ export interface SubmitReservation {
   id: string;
   owner: string;
   priority: number;
+  /** The job's class: whose clock the slot came from. */
+  cls: PriorityClass;
+  /** The job's deadline (epoch ms), indexed for the worker's sweep; null: none. */
+  deadlineAt: number | null;
   /** The owner's fair slot after this job, and before it ("" when the owner had none). */
   slot: string;
   previousSlot: string;
@@ -38,9 +44,12 @@ end
 redis.call("ZADD", KEYS[2], 0, id)
 redis.call("ZADD", KEYS[3], 0, id)
 redis.call("ZADD", KEYS[4], ARGV[4], id)
-local fairKeys = {KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}
-local previous = redis.call("HGET", KEYS[6], owner) or ""
-local priority, slot, event = fairSlot(fairKeys, ARGV[6], owner, tonumber(ARGV[5]))
+-- A deadline is indexed with the reservation, so no queued job with one escapes the worker's sweep.
+if ARGV[8] ~= "" then redis.call("ZADD", KEYS[14], ARGV[8], id) end
+local fairKeys = {KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]}
+local class = ARGV[7]
+local previous = redis.call("HGET", class == "batch" and KEYS[12] or KEYS[6], owner) or ""
+local priority, slot, event = fairSlot(fairKeys, ARGV[6], owner, tonumber(ARGV[5]), class)
 -- After a re-base the old value means nothing; no entry is the same as one at the served slot.
 if event == "rebased" then previous = "" end
 return {1, priority, tostring(slot), previous, event}`;
@@ -51,6 +60,7 @@ redis.call("SREM", KEYS[1], ARGV[1])
 redis.call("ZREM", KEYS[2], ARGV[1])
 redis.call("ZREM", KEYS[3], ARGV[1])
 redis.call("ZREM", KEYS[4], ARGV[1])
+redis.call("ZREM", KEYS[6], ARGV[1])
 if redis.call("HGET", KEYS[5], ARGV[2]) == ARGV[3] then
   if ARGV[4] == "" then redis.call("HDEL", KEYS[5], ARGV[2]) else redis.call("HSET", KEYS[5], ARGV[2], ARGV[4]) end
 end
@@ -66,9 +76,18 @@ const ownKeys = (prefix: string, owner: string) => [
 export async function reserveSubmit(
   redis: Redis,
   prefix: string,
-  job: { id: string; owner: string; maxPending: number; weight: number; at: number },
+  job: {
+    id: string;
+    owner: string;
+    maxPending: number;
+    weight: number;
+    at: number;
+    cls?: PriorityClass;
+    deadlineAt?: number | undefined;
+  },
 ): Promise<ReserveResult> {
-  const keys = [...ownKeys(prefix, job.owner), ...fairSlotKeys(prefix)];
+  const cls = job.cls ?? "interactive";
+  const keys = [...ownKeys(prefix, job.owner), ...fairSlotKeys(prefix), deadlineIndexKey(prefix)];
   const r = (await runScript(
     redis,
     RESERVE,
@@ -80,6 +99,8 @@ export async function reserveSubmit(
     String(job.at),
     String(fairStep(job.weight)),
     generateQueueKey(prefix, ""),
+    cls,
+    job.deadlineAt === undefined ? "" : String(job.deadlineAt),
   )) as [0, number] | [1, number, string, string, string];
   if (r[0] === 0) return { reserved: false, pending: r[1] };
   const [, priority, slot, previousSlot, event] = r;
@@ -88,6 +109,8 @@ export async function reserveSubmit(
     id: job.id,
     owner: job.owner,
     priority,
+    cls,
+    deadlineAt: job.deadlineAt ?? null,
     slot,
     previousSlot,
     fairShareEvent: (event || null) as FairShareEvent,
@@ -96,6 +119,10 @@ export async function reserveSubmit(
 
 /** Takes back a reservation whose job was certainly not queued. */
 export async function releaseSubmit(redis: Redis, prefix: string, r: SubmitReservation): Promise<void> {
-  const keys = [...ownKeys(prefix, r.owner), fairSlotKeys(prefix)[1]!];
+  const keys = [
+    ...ownKeys(prefix, r.owner),
+    fairSlotKeys(prefix)[fairLastKeyIndex(r.cls)]!,
+    deadlineIndexKey(prefix),
+  ];
   await runScript(redis, RELEASE, keys.length, ...keys, r.id, r.owner, r.slot, r.previousSlot);
 }
