@@ -3,10 +3,10 @@ import { type Job, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterEach, expect, it } from "vitest";
 import { newJobId } from "../ids";
-import type { JobKind } from "../job-request";
+import type { JobKind, PriorityClass } from "../job-request";
 import { QUEUES } from "../queues";
 import { addJob } from "./add-job";
-import { markServed, nextFairPriority } from "./fair-share";
+import { CLASS_SPAN, markServed, nextFairPriority } from "./fair-share";
 import { createJobQueue } from "./job-queue";
 import { type PipelinePick, pickNextJob, pipelineSkipKey } from "./pipeline-pick";
 
@@ -33,11 +33,11 @@ async function setup() {
     conn.disconnect();
   });
   /** Queues jobs through the fair-share clock: `owners[i]` submits a job of `kinds[i]`. */
-  const submit = async (jobs: Array<[owner: string, kind: JobKind]>) => {
+  const submit = async (jobs: Array<[owner: string, kind: JobKind, cls?: PriorityClass]>) => {
     const ids: string[] = [];
-    for (const [owner, kind] of jobs) {
+    for (const [owner, kind, cls] of jobs) {
       const id = newJobId();
-      const priority = await nextFairPriority(conn, prefix, owner, 1);
+      const priority = await nextFairPriority(conn, prefix, owner, 1, cls);
       await addJob(queue, id, { kind, owner, params: { prompt: id } } as never, priority);
       ids.push(id);
     }
@@ -92,7 +92,10 @@ async function turn(s: Setup, u: SimUpstream, windowJobs: number, windowMs: numb
   if (pick.action === "promoted") {
     expect(job.id).toBe(pick.job);
     // Its priority is now the skipped head's (score and priority agree, as BullMQ keeps them).
-    expect(job.opts.priority).toBe(Math.max(1, Math.floor((Number(headScore) - 1) / 2 ** 32)));
+    const band = Math.floor((Number(headScore) - 1) / 2 ** 32);
+    // Within a class; a job promoted across classes (an unrunnable head) keeps its own priority.
+    if (band >= CLASS_SPAN === (job.opts.priority ?? 1) >= CLASS_SPAN)
+      expect(job.opts.priority).toBe(Math.max(band >= CLASS_SPAN ? CLASS_SPAN : 1, band));
   } else expect(job.id).toBe(pick.head);
   const kind = job.name as JobKind;
   if (kind !== u.loaded) u.loads++;
@@ -295,4 +298,39 @@ it("keeps score and priority in step, even ahead of a job given back to the fron
   expect(score).toBe(headScore - 1);
   expect((await s.conn.hgetall(pipelineSkipKey(s.prefix, "gpu0"))).count).toBe("2");
   expect(await s.order()).toEqual([t2i, edit]);
+});
+
+it("never promotes a job across classes for a warm pipeline: interactive jobs all run before batch ones", async () => {
+  const s = await setup();
+  // Interactive text-to-image jobs, then batch edits queued earlier in time do not matter: class decides.
+  const batchEdits = await s.submit([
+    ["bulk", "edit", "batch"],
+    ["bulk", "edit", "batch"],
+  ]);
+  const interactive = await s.submit([
+    ["alice", "generate"],
+    ["bob", "generate"],
+    ["alice", "edit"],
+  ]);
+  // An upstream with the edit pipeline loaded prefers edits, but only among the head's class.
+  const u = upstream("gpu0", "edit");
+  for (let i = 0; i < 5; i++) await turn(s, u, 10, 60_000);
+  const taken = u.taken.map((j) => j.id);
+  // The interactive edit goes first (same class as the head), then the interactive text-to-image
+  // jobs; the batch edits, though of the loaded pipeline, wait until no interactive job is left.
+  expect(taken).toEqual([interactive[2], interactive[0], interactive[1], batchEdits[0], batchEdits[1]]);
+  for (const job of u.taken.slice(0, 3)) expect(job.opts.priority).toBeLessThan(CLASS_SPAN);
+  for (const job of u.taken.slice(3)) expect(job.opts.priority).toBeGreaterThan(CLASS_SPAN);
+});
+
+it("for a head it cannot run, takes the first job it can run, keeping that job's class", async () => {
+  const s = await setup();
+  const [edit] = await s.submit([["alice", "edit"]]);
+  const [batchGen] = await s.submit([["bulk", "generate", "batch"]]);
+  const u = upstream("t2i-only", null, ["generate"]);
+  const pick = await turn(s, u, 10, 60_000);
+  expect(pick).toMatchObject({ action: "promoted", job: batchGen, head: edit });
+  // Not moved into the interactive band: its fair-share clock and any retry treat it as batch.
+  expect(u.taken[0]!.opts.priority).toBe(CLASS_SPAN + 1);
+  expect(await s.order()).toEqual([edit]);
 });
