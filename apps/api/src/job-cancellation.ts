@@ -1,5 +1,6 @@
 import {
   claimJobEnd,
+  forgetDeadline,
   GatewayError,
   getJobSnapshot,
   type JobData,
@@ -67,6 +68,7 @@ export async function cancelJob(
         deps.retentionSeconds,
       );
       await removePending(deps.redis, deps.prefix, snapshot.data.owner, id);
+      await forgetDeadline(deps.redis, deps.prefix, id);
       await markDispatched(deps.redis, deps.prefix, id);
       // The input goes with the job later (sweeper, delete) if this fails; nothing reads it any more.
       if (snapshot.data.input)

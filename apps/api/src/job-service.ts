@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   addJob,
+  allowedClasses,
   checkWebhookUrl,
   claimIdempotencyKey,
   coerceFormFields,
@@ -100,7 +101,7 @@ export class JobService {
       owner: opts.principal.id,
       params,
       defaulted: leftOut(body as Record<string, unknown>),
-      ...schedulingOf(priority, cancel_after),
+      ...schedulingOf(opts.principal, priority, cancel_after),
       ...(await this.webhookOf(webhook)),
     };
     return this.submit(data, null, opts);
@@ -133,7 +134,7 @@ export class JobService {
         owner: opts.principal.id,
         params,
         defaulted: leftOut(form),
-        ...schedulingOf(priority, cancel_after),
+        ...schedulingOf(opts.principal, priority, cancel_after),
         ...(await this.webhookOf(webhook)),
       },
       { ...input, buffer: file.buffer, ext },
@@ -174,7 +175,7 @@ export class JobService {
     try {
       // Before anything is reserved: a job no upstream can run is refused, not queued to fail later.
       checkAdmission(await readUpstreamStates(redis, prefix), data);
-      reservation = await this.reserve(principal, id, timestamp);
+      reservation = await this.reserve(principal, id, timestamp, data);
       let input: InputImageRef | undefined;
       if (upload) {
         const { buffer, ext, ...meta } = upload;
@@ -266,7 +267,12 @@ export class JobService {
    * fair-share slot), checked and taken together: `reserveSubmit` is one script, so concurrent
    * submits cannot overrun max_pending. Runs beside the rate limiter: each round trip is latency.
    */
-  private async reserve(principal: Principal, id: string, at: number): Promise<SubmitReservation> {
+  private async reserve(
+    principal: Principal,
+    id: string,
+    at: number,
+    data: Pick<JobData, "priority" | "deadline_at">,
+  ): Promise<SubmitReservation> {
     const { redis, prefix } = this.deps;
     const job = {
       id,
@@ -274,6 +280,8 @@ export class JobService {
       maxPending: principal.limits.max_pending,
       weight: principal.limits.priority_weight,
       at,
+      cls: data.priority ?? ("interactive" as const),
+      deadlineAt: data.deadline_at,
     };
     const [rate, first] = await Promise.allSettled([
       this.limiter.consume(principal.id, principal.limits.rate_per_minute),
@@ -353,6 +361,9 @@ export class JobService {
       owner: opts.principal.id,
       params: data.params,
       defaulted: data.defaulted,
+      // The class is kept (the retrying key must still be allowed it); a deadline is not: it was
+      // a point in time for the first job, most likely passed.
+      ...schedulingOf(opts.principal, data.priority, undefined),
     };
     if (data.kind === "generate" || !data.input) return this.submit(again, null, opts);
     const { input } = data;
@@ -476,19 +487,45 @@ export class JobService {
   }
 }
 
+/** A deadline closer than this is refused: the job could not even be queued and looked at before it. */
+export const MIN_CANCEL_AFTER_MS = 1_000;
+
 /**
- * The job's priority class and deadline as JobData keeps them (issue #19): a single job is
- * interactive unless it asks otherwise; `cancel_after` becomes an absolute epoch-ms deadline.
+ * The job's priority class and deadline as JobData keeps them (issue #19). A single job is
+ * interactive unless it asks otherwise — or batch when its key may only use batch. A class the key
+ * may not use is refused (403 priority_not_allowed, naming the classes it may use) rather than
+ * silently downgraded: a caller who asked for interactive must know it did not get it.
+ * `cancel_after` becomes an absolute epoch-ms deadline; one already past, or under a second away,
+ * is a 400 (the job could only end canceled at once).
  */
 function schedulingOf(
+  principal: Principal,
   priority: PriorityClass | undefined,
   cancelAfter: number | string | undefined,
   now = Date.now(),
 ): Pick<JobData, "priority" | "deadline_at"> {
-  const out: Pick<JobData, "priority" | "deadline_at"> = { priority: priority ?? "interactive" };
+  const allowed = allowedClasses(principal.limits.priority_classes);
+  if (priority !== undefined && !allowed.includes(priority)) {
+    throw new GatewayError(
+      "priority_not_allowed",
+      `this API key may not submit ${priority} jobs; it may use: ${allowed.join(", ")}`,
+      { allowed_priorities: allowed },
+    );
+  }
+  const out: Pick<JobData, "priority" | "deadline_at"> = { priority: priority ?? allowed[0]! };
   if (cancelAfter !== undefined) {
-    out.deadline_at =
+    const at =
       typeof cancelAfter === "number" ? now + Math.round(cancelAfter * 1000) : Date.parse(cancelAfter);
+    if (at - now < MIN_CANCEL_AFTER_MS) {
+      throw new GatewayError(
+        "invalid_request",
+        at <= now
+          ? `cancel_after is in the past (${new Date(at).toISOString()}); give a later time or a number of seconds`
+          : "cancel_after must be at least 1 second ahead",
+        [{ path: "cancel_after", message: "must be at least 1 second in the future" }],
+      );
+    }
+    out.deadline_at = at;
   }
   return out;
 }

@@ -19,5 +19,6 @@ export const principalOfKey = (record: ApiKeyRecord): Principal => ({
     rate_per_minute: record.rate_per_minute,
     max_pending: record.max_pending,
     priority_weight: record.priority_weight,
+    ...(record.priority_classes ? { priority_classes: record.priority_classes } : {}),
   },
 });

@@ -60,7 +60,11 @@ export class EndReconciler {
       const job = (await Job.fromId(queue, id)) as Job<JobData, JobResult> | undefined;
       if (!job) continue;
       const failure = state === "failed" ? decodeFailure(job.failedReason) : null;
-      const status = !failure ? "succeeded" : failure.code === "job_canceled" ? "canceled" : "failed";
+      const status = !failure
+        ? "succeeded"
+        : failure.code === "job_canceled" || failure.code === "deadline_exceeded"
+          ? "canceled"
+          : "failed";
       logger.warn({ jobId: id, status }, "announcing a job end its dispatcher did not announce");
       await endings.ended(job, status, failure?.code);
       announced++;

@@ -2,6 +2,7 @@ import {
   claimJobEnd,
   countUpstreamEvent,
   type DeliveryData,
+  forgetDeadline,
   type JobData,
   type JobResult,
   type Logger,
@@ -43,6 +44,24 @@ export class JobEndings {
     );
   }
 
+  /**
+   * A running job's deadline passed (issue #19): announced at once, as the api announces an owner's
+   * running cancel (`announceCancel`), through the same end claim, so the dispatcher's later discard
+   * (`ended(job, "canceled")`) only releases the pending slot. The job still counts as pending until
+   * its GPU work is done.
+   */
+  async deadlinePassedWhileRunning(job: Job<JobData, JobResult>): Promise<void> {
+    const { redis, prefix, logger } = this.opts;
+    const jobId = job.id!;
+    const first = await claimJobEnd(redis, prefix, jobId, "canceled", this.opts.retentionSeconds).catch(
+      reported(logger, "job_end_claim", { jobId }),
+    );
+    if (first === false) return;
+    await notifyWebhook(this.opts.webhooks, jobId, job.data, "canceled", this.opts.webhookSchedule).catch(
+      reported(logger, "webhook_enqueue", { jobId, event: "canceled" }),
+    );
+  }
+
   async ended(job: Job<JobData, JobResult>, status: JobEnd, reason?: string): Promise<void> {
     const { redis, prefix, logger } = this.opts;
     const jobId = job.id!;
@@ -56,6 +75,10 @@ export class JobEndings {
       claimJobEnd(redis, prefix, jobId, status, this.opts.retentionSeconds).catch(
         reported(logger, "job_end_claim", { jobId }),
       ),
+      // An ended job leaves the deadline index (a missed removal is dropped by the sweep at its deadline).
+      job.data.deadline_at
+        ? forgetDeadline(redis, prefix, jobId).catch(reported(logger, "deadline_forget", { jobId }))
+        : null,
     ]);
     // Already announced by another observer (the api for a cancel, or an earlier attempt). When the
     // claim itself failed (undefined), announcing risks a repeat, which receivers de-duplicate by

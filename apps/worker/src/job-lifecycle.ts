@@ -1,6 +1,7 @@
 import {
   CANCELED_WHILE_RUNNING,
-  cancelRequestedAt,
+  type CancelCode,
+  DEADLINE_WHILE_RUNNING,
   decideJobOutcome,
   decodeFailure,
   encodeFailure,
@@ -10,10 +11,13 @@ import {
   markQueued,
   markServed,
   publishJobEvent,
+  readCancel,
   reported,
+  requestCancel,
   updateUpstreamState,
 } from "@zimage/core";
 import { type Job, UnrecoverableError } from "bullmq";
+import { DeadlinePassedError } from "./deadline-passed-error";
 import type { IdleUnloader } from "./idle-unloader";
 import type { JobEndings } from "./job-endings";
 import { keepLock } from "./job-lock";
@@ -105,8 +109,10 @@ export class JobLifecycle {
       // announced; the cancel flag is read in the same round trip.
       const [confirmed, canceledBefore] = await Promise.all([opts.lease.confirm(), this.canceled(job)]);
       if (!confirmed) throw new LeaseLostError("a later lease term exists");
-      if (canceledBefore) {
-        await this.discardCanceled(job, token);
+      // A job fetched after its deadline is never sent (issue #19): it ends as the sweep would end it.
+      const cancel = canceledBefore ?? (await this.deadlineCancel(job));
+      if (cancel) {
+        await this.discardCanceled(job, token, cancel);
         return await this.settle(job, lock);
       }
       if (job.attemptsMade === 0)
@@ -122,7 +128,11 @@ export class JobLifecycle {
         ...this.processDeps(),
         gpuKnownIdle,
         leaseTerm: term,
-        beforeSend: () => opts.lease.assertValid("sending a job to the GPU"),
+        beforeSend: () => {
+          opts.lease.assertValid("sending a job to the GPU");
+          // The pre-flight (waiting for a busy upstream to be idle) may outlast the deadline.
+          if (pastDeadline(job)) throw new DeadlinePassedError();
+        },
       };
       const answer = await requestImages(job, deps, abort.signal);
       // The GPU answered this dispatcher's request, so it is idle now (see ProcessDeps.gpuKnownIdle).
@@ -182,6 +192,10 @@ export class JobLifecycle {
 
   private async failAttempt(job: AnyJob, token: string, err: unknown, aborted: boolean): Promise<void> {
     const log = this.opts.logger.child({ jobId: job.id });
+    if (err instanceof DeadlinePassedError) {
+      const cancel = await this.deadlineCancel(job);
+      return await this.discardCanceled(job, token, cancel ?? undefined);
+    }
     // Not the job's fault: it goes back to the queue without an attempt counted.
     if (aborted || err instanceof LeaseLostError) {
       if (err instanceof LeaseLostError)
@@ -250,18 +264,32 @@ export class JobLifecycle {
     }).catch(reported(opts.logger, "job_event_publish", { jobId: job.id }));
   }
 
-  private async canceled(job: AnyJob): Promise<boolean> {
-    return (await cancelRequestedAt(this.opts.redis, this.opts.prefix, job.id!)) !== null;
+  private async canceled(job: AnyJob): Promise<{ code: CancelCode } | null> {
+    return readCancel(this.opts.redis, this.opts.prefix, job.id!);
   }
 
-  private async discardCanceled(job: AnyJob, token: string): Promise<void> {
+  /**
+   * When the job's deadline has passed, its cancel flag is set (as the deadline sweep sets it; the
+   * first writer decides, see requestCancel) and the cancel that won is returned; else null.
+   */
+  private async deadlineCancel(job: AnyJob): Promise<{ code: CancelCode } | null> {
+    if (!pastDeadline(job)) return null;
+    const { redis, prefix, retentionSeconds } = this.opts;
+    const answer = await requestCancel(redis, prefix, job.id!, retentionSeconds, "deadline_exceeded");
+    // An outcome decided by an earlier attempt is not ours to undo; the flag then names no cancel.
+    return answer.canceled ? await this.canceled(job) : null;
+  }
+
+  private async discardCanceled(job: AnyJob, token: string, cancel?: { code: CancelCode }): Promise<void> {
     const { opts } = this;
+    const code = (cancel ?? (await this.canceled(job)))?.code;
     await opts.store
       .deletePrefix(`results/${job.id}/`)
       // The files go with the job at the latest (sweeper, delete); nothing links to them.
       .catch(reported(opts.logger, "canceled_result_delete", { jobId: job.id }));
-    await job.moveToFailed(new UnrecoverableError(encodeFailure(CANCELED_WHILE_RUNNING)), token, false);
-    opts.logger.info({ jobId: job.id }, "job canceled; result discarded");
+    const failure = code === "deadline_exceeded" ? DEADLINE_WHILE_RUNNING : CANCELED_WHILE_RUNNING;
+    await job.moveToFailed(new UnrecoverableError(encodeFailure(failure)), token, false);
+    opts.logger.info({ jobId: job.id, reason: failure.code }, "job canceled; result discarded");
     await opts.endings.ended(job, "canceled");
   }
 
@@ -281,6 +309,9 @@ export class JobLifecycle {
     };
   }
 }
+
+const pastDeadline = (job: AnyJob) =>
+  job.data.deadline_at !== undefined && Date.now() >= job.data.deadline_at;
 
 const stalledMessage = (job: AnyJob) =>
   `the job stalled more often than allowed (its dispatcher died or lost the job's lock mid-run ${job.stalledCounter} times); it is not retried again`;

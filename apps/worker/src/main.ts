@@ -14,6 +14,7 @@ import {
 import { createStore, storeConfigOf } from "@zimage/storage";
 import { ZImageClient } from "@zimage/zimage-client";
 import { Queue } from "bullmq";
+import { DeadlineSweeper } from "./deadline-sweeper";
 import { Dispatcher } from "./dispatcher";
 import { EndReconciler } from "./end-reconciler";
 import { JobEndings } from "./job-endings";
@@ -32,6 +33,8 @@ if (config.upstreams.length === 0) {
 }
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
+/** How often due deadlines are fired: a deadline fires at most this late (plus a sweep's own time). */
+const DEADLINE_SWEEP_MS = 250;
 const connection = createRedis(config.redis, "worker");
 connection.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 // STORAGE: files under DATA_DIR (the default) or an S3-compatible bucket.
@@ -104,24 +107,38 @@ const sweeper = new ResultSweeper({
 sweeper.start();
 
 const jobs = new Queue<JobData, JobResult>(QUEUES.generate, { connection, prefix: config.QUEUE_PREFIX });
+const endings = new JobEndings({
+  redis: connection,
+  prefix: config.QUEUE_PREFIX,
+  upstream: "unknown",
+  metrics,
+  webhooks,
+  webhookSchedule: config.webhookSchedule,
+  retentionSeconds: config.RESULT_TTL,
+  logger,
+});
 const reconciler = new EndReconciler({
   redis: connection,
   prefix: config.QUEUE_PREFIX,
   queue: jobs,
-  endings: new JobEndings({
-    redis: connection,
-    prefix: config.QUEUE_PREFIX,
-    upstream: "unknown",
-    metrics,
-    webhooks,
-    webhookSchedule: config.webhookSchedule,
-    retentionSeconds: config.RESULT_TTL,
-    logger,
-  }),
+  endings,
   intervalMs: ms(config.STALLED_INTERVAL_SECONDS),
   logger,
 });
 reconciler.start();
+
+// Every worker process sweeps due deadlines (issue #19); the end claim makes each end announced once.
+const deadlines = new DeadlineSweeper({
+  redis: connection,
+  prefix: config.QUEUE_PREFIX,
+  queue: jobs,
+  store,
+  endings,
+  retentionSeconds: config.RESULT_TTL,
+  intervalMs: DEADLINE_SWEEP_MS,
+  logger,
+});
+deadlines.start();
 
 const webhookSender = new WebhookSender({
   connection,
@@ -164,6 +181,7 @@ async function shutdown(signal: string) {
   await Promise.all(dispatchers.map((d) => d.stop(graceMs)));
   await sweeper.stop();
   await reconciler.stop();
+  await deadlines.stop();
   await webhookSender.close();
   await webhooks.close();
   http.server.close();

@@ -15,6 +15,7 @@ import type { ObjectStore } from "@zimage/storage";
 import { type ImagesResponse, UpstreamTaskLostError, type ZImageClient } from "@zimage/zimage-client";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import { DeadlinePassedError } from "./deadline-passed-error";
 import type { PlannedParams } from "./effective-params";
 import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
 import { LeaseLostError } from "./lease-holder";
@@ -179,7 +180,7 @@ export async function requestImages(
         const loadFailure = asLoadFailure(caught, cold && imagesDone === 0);
         const err = loadFailure ?? caught;
         // Nothing was sent when the lease check refused, and an abort is ours, not the upstream's.
-        if (!signal?.aborted && !(err instanceof LeaseLostError)) {
+        if (!signal?.aborted && !(err instanceof LeaseLostError) && !(err instanceof DeadlinePassedError)) {
           const code = mapUpstreamFailure(err, job.data.params.size).failure.code;
           deps.metrics.upstreamRequests.inc({ upstream: deps.upstream, outcome: outcomeOf(code) });
         }
@@ -204,7 +205,7 @@ export async function requestImages(
       }
     }
   } catch (err) {
-    if (signal?.aborted || err instanceof LeaseLostError) throw err;
+    if (signal?.aborted || err instanceof LeaseLostError || err instanceof DeadlinePassedError) throw err;
     const mapped = mapUpstreamFailure(err, job.data.params.size);
     if (mapped.failure.code === "upstream_unavailable") deps.monitor.markDown((err as Error).message);
     log.warn(

@@ -47,6 +47,12 @@ export function nativeParams(body: unknown): Record<string, unknown> {
     const param = kind !== undefined ? "kind" : "webhook";
     throw unsupported(param, `${param} is a field of the native API (POST /v1/jobs), not of this endpoint`);
   }
+  // Scheduling fields (issue #19) are native too: an OpenAI client waits for its image and has no way
+  // to read a `canceled` end; a facade job is interactive (batch for a batch-only key).
+  for (const param of ["priority", "cancel_after"] as const) {
+    if (out[param] !== undefined)
+      throw unsupported(param, `${param} is a field of the native API (POST /v1/jobs), not of this endpoint`);
+  }
   delete out.stream;
   delete out.partial_images;
   delete out.output_format;

@@ -5,6 +5,7 @@ import {
   isWellFormedText,
   type KeyLimits,
   listApiKeys,
+  PRIORITY_CLASSES,
   revokeApiKey,
   setApiKeyLimits,
   WELL_FORMED_MESSAGE,
@@ -18,6 +19,8 @@ const limitsSchema = {
   max_pending: z.number().int().min(1).max(1_000_000),
   // Fair-share weight: 2 gets two queue turns per turn of a weight-1 key; 0.25 one per four turns.
   priority_weight: z.number().min(0.01).max(100),
+  // The priority classes the key may submit (issue #19): ["batch"] keeps a key off the interactive class.
+  priority_classes: z.array(z.enum(PRIORITY_CLASSES)).min(1).max(PRIORITY_CLASSES.length),
 };
 const createSchema = z.strictObject({
   // Listed to every admin client: one malformed name must not break a strict JSON parser.
@@ -26,11 +29,13 @@ const createSchema = z.strictObject({
   rate_per_minute: limitsSchema.rate_per_minute.optional(),
   max_pending: limitsSchema.max_pending.optional(),
   priority_weight: limitsSchema.priority_weight.optional(),
+  priority_classes: limitsSchema.priority_classes.optional(),
 });
 const limitsPatchSchema = z.strictObject({
   rate_per_minute: limitsSchema.rate_per_minute.optional(),
   max_pending: limitsSchema.max_pending.optional(),
   priority_weight: limitsSchema.priority_weight.optional(),
+  priority_classes: limitsSchema.priority_classes.optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {

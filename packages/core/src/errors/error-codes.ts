@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   unauthorized: 401,
   invalid_api_key: 401,
   forbidden: 403,
+  // A priority class the API key may not use (issue #19); details.allowed_priorities lists the ones it may.
+  priority_not_allowed: 403,
   signed_url_invalid: 403,
   signed_url_expired: 403,
   not_found: 404,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Redis } from "ioredis";
+import { PRIORITY_CLASSES, type PriorityClass } from "../job-request";
 
 /**
  * API keys. A key is shown once at creation (`zk_<id>_<secret>`); Redis keeps only its SHA-256 and a
@@ -16,6 +17,11 @@ export interface KeyLimits {
   max_pending: number;
   /** Fair-share weight: a key with weight 2 gets two queue slots for each one of a weight-1 key. */
   priority_weight: number;
+  /**
+   * The priority classes the key may submit (issue #19); absent or empty: every class. A key limited
+   * to `["batch"]` has its jobs queued as batch by default and is refused an explicit interactive one.
+   */
+  priority_classes?: PriorityClass[];
 }
 
 export interface ApiKeyRecord extends KeyLimits {
@@ -71,11 +77,17 @@ export async function createApiKey(
     rate_per_minute: input.rate_per_minute,
     max_pending: input.max_pending,
     priority_weight: input.priority_weight,
+    priority_classes: allowedClasses(input.priority_classes),
   };
   const hash = hashApiKey(key);
   const ok = await redis
     .multi()
-    .hset(keyHash(prefix, id), { ...record, revoked_at: "", hash })
+    .hset(keyHash(prefix, id), {
+      ...record,
+      priority_classes: record.priority_classes!.join(","),
+      revoked_at: "",
+      hash,
+    })
     .set(byHash(prefix, hash), id)
     .sadd(allKeys(prefix), id)
     .sadd(activeKeys(prefix), id)
@@ -96,7 +108,15 @@ function decode(h: Record<string, string>): ApiKeyRecord | null {
     rate_per_minute: Number(h.rate_per_minute),
     max_pending: Number(h.max_pending),
     priority_weight: Number(h.priority_weight) || 1,
+    // Keys created before classes existed may use every class.
+    priority_classes: allowedClasses(h.priority_classes?.split(",") as PriorityClass[] | undefined),
   };
+}
+
+/** The classes a key may use, in PRIORITY_CLASSES order; none listed (or none known) means all. */
+export function allowedClasses(classes: readonly string[] | undefined): PriorityClass[] {
+  const known = PRIORITY_CLASSES.filter((c) => classes?.includes(c));
+  return known.length > 0 ? known : [...PRIORITY_CLASSES];
 }
 
 /** The active key a bearer token belongs to, or null. */
@@ -150,8 +170,16 @@ export async function setApiKeyLimits(
 ): Promise<ApiKeyRecord | null> {
   const record = await getApiKey(redis, prefix, id);
   if (!record) return null;
-  const patch = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
-  if (Object.keys(patch).length > 0) await redis.hset(keyHash(prefix, id), patch);
+  const { priority_classes, ...numbers } = limits;
+  const patch: Partial<ApiKeyRecord> = Object.fromEntries(
+    Object.entries(numbers).filter(([, v]) => v !== undefined),
+  );
+  if (priority_classes !== undefined) patch.priority_classes = allowedClasses(priority_classes);
+  const stored = {
+    ...patch,
+    ...(patch.priority_classes ? { priority_classes: patch.priority_classes.join(",") } : {}),
+  };
+  if (Object.keys(stored).length > 0) await redis.hset(keyHash(prefix, id), stored);
   return { ...record, ...patch };
 }
 

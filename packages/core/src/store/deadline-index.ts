@@ -11,7 +11,12 @@ import type { Redis } from "ioredis";
 export const deadlineIndexKey = (prefix: string): string => `${prefix}:deadlines`;
 
 /** The ids whose deadline is at or before `now`, earliest first, at most `limit`. */
-export async function dueDeadlines(redis: Redis, prefix: string, now: number, limit: number): Promise<string[]> {
+export async function dueDeadlines(
+  redis: Redis,
+  prefix: string,
+  now: number,
+  limit: number,
+): Promise<string[]> {
   return redis.zrangebyscore(deadlineIndexKey(prefix), "-inf", now, "LIMIT", 0, limit);
 }
 

@@ -142,12 +142,7 @@ it("re-bases one class's clock and jobs without moving the other class, keeping 
   const P = "rebase-classes";
   const far = 1_000_000;
   // Interactive and batch backlogs both deep into their bands, batch queued first.
-  const { queue, ids } = await queueAt(P, [
-    CLASS_SPAN + far + 1,
-    CLASS_SPAN + far + 2,
-    far + 1,
-    far + 2,
-  ]);
+  const { queue, ids } = await queueAt(P, [CLASS_SPAN + far + 1, CLASS_SPAN + far + 2, far + 1, far + 2]);
   try {
     for (const [cls, at] of [
       ["", far],
@@ -158,8 +153,7 @@ it("re-bases one class's clock and jobs without moving the other class, keeping 
       await redis.conn.hset(`${P}:fair${cls}:last`, "heavy", String(at + 2));
     }
     const order = () => redis.conn.zrange(queue.keys.prioritized!, 0, -1);
-    const priorities = async () =>
-      Promise.all(ids.map(async (id) => (await queue.getJob(id))!.priority));
+    const priorities = async () => Promise.all(ids.map(async (id) => (await queue.getJob(id))!.priority));
     expect(await order()).toEqual([ids[2], ids[3], ids[0], ids[1]]);
     // The interactive clock re-bases: only interactive jobs move, down to the bottom of their band.
     expect(await takeFairSlot(redis.conn, P, "heavy", 1)).toEqual({ priority: 3, event: "rebased" });

@@ -49,7 +49,8 @@ export const REBASE_AT = 524_288;
 export const MIN_REBASE_SHIFT = 131_072;
 
 /** The class a BullMQ priority belongs to (a job's priority says its class; see the bands above). */
-export const classOf = (priority: number): PriorityClass => (priority >= CLASS_SPAN ? "batch" : "interactive");
+export const classOf = (priority: number): PriorityClass =>
+  priority >= CLASS_SPAN ? "batch" : "interactive";
 
 export type FairShareEvent = "rebased" | "saturated" | null;
 

@@ -1,6 +1,7 @@
 export { addJob } from "./add-job";
 export {
   type ApiKeyRecord,
+  allowedClasses,
   countActiveApiKeys,
   countApiKeys,
   createApiKey,
@@ -15,6 +16,7 @@ export {
   setApiKeyLimits,
   tokensEqual,
 } from "./api-keys";
+export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
 export {
   type DispatchStats,
   estimateEta,
@@ -23,7 +25,6 @@ export {
   recordLoadDuration,
   setUpstreamCount,
 } from "./dispatch-stats";
-export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
 export {
   CLASS_SPAN,
   classOf,

@@ -2,8 +2,8 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { encodeFailure } from "../job-failure";
 import type { JobSnapshot } from "../job-view";
-import { getJobSnapshot } from "./get-job-snapshot";
 import { DEADLINE_WHILE_QUEUED } from "../job-view";
+import { getJobSnapshot } from "./get-job-snapshot";
 import { readCancel, readTombstone } from "./job-cancel";
 
 /**
