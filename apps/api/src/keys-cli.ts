@@ -1,9 +1,9 @@
 /**
  * `pnpm keys <command>`: manage API keys directly in Redis (works before any admin key exists).
- *   create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N]
+ *   create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…]
  *   list
  *   revoke ID
- *   set-limits ID [--rate N] [--max-pending N] [--weight N]
+ *   set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…]
  * Add --json for machine-readable output. Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 import { parseArgs } from "node:util";
@@ -13,15 +13,18 @@ import {
   createRedis,
   listApiKeys,
   loadConfigOrExit,
+  PRIORITY_CLASSES,
+  type PriorityClass,
   revokeApiKey,
   setApiKeyLimits,
 } from "@zimage/core";
 
-const USAGE = `usage: pnpm keys create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N]
+const USAGE = `usage: pnpm keys create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N] [--priority-classes C,...]
        pnpm keys list
        pnpm keys revoke ID
-       pnpm keys set-limits ID [--rate N] [--max-pending N] [--weight N]
-options: --json   print JSON`;
+       pnpm keys set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,...]
+options: --json   print JSON
+         --priority-classes interactive,batch   the classes the key may submit (default both; "batch" keeps it off interactive)`;
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
@@ -39,6 +42,7 @@ function parse() {
       rate: { type: "string" },
       "max-pending": { type: "string" },
       weight: { type: "string" },
+      "priority-classes": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -67,17 +71,26 @@ function positiveNumber(flag: string, raw: string | undefined): number | undefin
     usage(`--${flag} must be a number from 0.01 to 100, got ${JSON.stringify(raw)}`);
   return n;
 }
+/** The priority classes a key may submit (issue #19), comma-separated. */
+function priorityClasses(raw: string | undefined): PriorityClass[] | undefined {
+  if (raw === undefined) return undefined;
+  const classes = raw.split(",").map((c) => c.trim());
+  if (classes.length === 0 || classes.some((c) => !(PRIORITY_CLASSES as readonly string[]).includes(c)))
+    usage(`--priority-classes must list ${PRIORITY_CLASSES.join(" and/or ")}, got ${JSON.stringify(raw)}`);
+  return classes as PriorityClass[];
+}
 const limits = {
   rate_per_minute: positiveInt("rate", values.rate),
   max_pending: positiveInt("max-pending", values["max-pending"]),
   priority_weight: positiveNumber("weight", values.weight),
+  priority_classes: priorityClasses(values["priority-classes"]),
 };
 
 function show(records: ApiKeyRecord[]) {
   if (values.json) return process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
   for (const r of records) {
     process.stdout.write(
-      `${r.id}  ${r.prefix}…  ${r.role.padEnd(5)}  ${r.revoked_at ? "revoked" : "active "}  rate=${r.rate_per_minute}/min  max_pending=${r.max_pending}  weight=${r.priority_weight}  ${r.name}\n`,
+      `${r.id}  ${r.prefix}…  ${r.role.padEnd(5)}  ${r.revoked_at ? "revoked" : "active "}  rate=${r.rate_per_minute}/min  max_pending=${r.max_pending}  weight=${r.priority_weight}  classes=${(r.priority_classes ?? PRIORITY_CLASSES).join(",")}  ${r.name}\n`,
     );
   }
 }
@@ -101,6 +114,7 @@ try {
         rate_per_minute: limits.rate_per_minute ?? config.DEFAULT_RATE_PER_MINUTE,
         max_pending: limits.max_pending ?? config.DEFAULT_MAX_PENDING,
         priority_weight: limits.priority_weight ?? 1,
+        ...(limits.priority_classes ? { priority_classes: limits.priority_classes } : {}),
       });
       if (values.json) process.stdout.write(`${JSON.stringify({ ...record, key }, null, 2)}\n`);
       else

@@ -11,6 +11,8 @@ export interface JobFlags {
   guidance?: string | undefined;
   negative?: string | undefined;
   seed?: string | undefined;
+  priority?: string | undefined;
+  "cancel-after"?: string | undefined;
   output?: string | undefined;
   "no-wait"?: boolean | undefined;
   json?: boolean | undefined;
@@ -35,6 +37,12 @@ function params(prompt: string, f: JobFlags): EditParams {
   set("guidance_scale", number("guidance", f.guidance));
   set("negative_prompt", f.negative);
   set("seed", number("seed", f.seed));
+  if (f.priority !== undefined && f.priority !== "interactive" && f.priority !== "batch")
+    throw new UsageError(`--priority must be interactive or batch, got "${f.priority}"`);
+  set("priority", f.priority);
+  // Seconds (a number) or an ISO 8601 timestamp, passed as given; the gateway checks the range.
+  const after = f["cancel-after"];
+  set("cancel_after", after !== undefined && /^\d+(\.\d+)?$/.test(after) ? Number(after) : after);
   return p;
 }
 

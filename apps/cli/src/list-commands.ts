@@ -1,4 +1,4 @@
-import type { ApiKey, Job, JobStatus, ZImageGateway } from "@zimage/sdk";
+import type { ApiKey, Job, JobStatus, PriorityClass, ZImageGateway } from "@zimage/sdk";
 import { EXIT, UsageError } from "./exit-codes";
 
 const print = (json: boolean | undefined, value: unknown, text: () => string) =>
@@ -66,11 +66,17 @@ export interface KeyFlags {
   rate?: string | undefined;
   "max-pending"?: string | undefined;
   weight?: string | undefined;
+  "priority-classes"?: string | undefined;
   json?: boolean | undefined;
 }
 
 function limits(f: KeyFlags) {
-  const out: { rate_per_minute?: number; max_pending?: number; priority_weight?: number } = {};
+  const out: {
+    rate_per_minute?: number;
+    max_pending?: number;
+    priority_weight?: number;
+    priority_classes?: PriorityClass[];
+  } = {};
   const int = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a whole number`);
@@ -84,6 +90,10 @@ function limits(f: KeyFlags) {
   if (rate !== undefined) out.rate_per_minute = rate;
   if (pending !== undefined) out.max_pending = pending;
   if (weight !== undefined) out.priority_weight = weight;
+  const classes = f["priority-classes"]?.split(",").map((c) => c.trim());
+  if (classes?.some((c) => c !== "interactive" && c !== "batch"))
+    throw new UsageError("--priority-classes must list interactive and/or batch, e.g. --priority-classes batch");
+  if (classes) out.priority_classes = classes as PriorityClass[];
   return out;
 }
 
@@ -96,6 +106,7 @@ const keyLine = (k: ApiKey) => [
   String(k.rate_per_minute),
   String(k.max_pending),
   String(k.priority_weight),
+  (k.priority_classes ?? ["interactive", "batch"]).join(","),
 ];
 
 export async function keysCommand(client: ZImageGateway, args: string[], flags: KeyFlags): Promise<number> {
@@ -114,7 +125,7 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
       const keys = await client.keys.list();
       print(flags.json, keys, () =>
         table([
-          ["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT"],
+          ["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT", "CLASSES"],
           ...keys.map(keyLine),
         ]),
       );
@@ -131,10 +142,10 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
         throw new UsageError("usage: zimage keys set-limits ID [--rate N] [--max-pending N] [--weight N]");
       const patch = limits(flags);
       if (Object.keys(patch).length === 0)
-        throw new UsageError("give at least one of --rate, --max-pending, --weight");
+        throw new UsageError("give at least one of --rate, --max-pending, --weight, --priority-classes");
       const key = await client.keys.setLimits(arg, patch);
       print(flags.json, key, () =>
-        table([["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT"], keyLine(key)]),
+        table([["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT", "CLASSES"], keyLine(key)]),
       );
       return EXIT.ok;
     }

@@ -7,7 +7,9 @@ Usage:
   zimage show ID                          one job
   zimage cancel ID                        cancel a queued or running job
   zimage keys create NAME [--role admin|user] [--rate N] [--max-pending N] [--weight N]
+                          [--priority-classes interactive,batch]
   zimage keys list | revoke ID | set-limits ID [--rate N] [--max-pending N] [--weight N]
+                          [--priority-classes interactive,batch]
 
 Job options (generate, edit):
   -s, --size WxH        both sides divisible by 32 (generate default 1024x1024; edit: the input's, fitted to 128-2048)
@@ -16,6 +18,9 @@ Job options (generate, edit):
       --guidance X      guidance_scale (default 4.0, edits 1.5)
       --negative TEXT   negative_prompt
       --seed N
+      --priority CLASS  interactive (default) or batch: interactive jobs run first
+      --cancel-after T  deadline: seconds from now, or an ISO 8601 time; still unfinished then,
+                        the job is canceled (error deadline_exceeded)
   -o, --output FILE     where to save (default <job id>.png; with n > 1: FILE-1.png, FILE-2.png, ...)
       --no-wait         print the job and exit once it is queued
 

@@ -209,6 +209,35 @@ describe("web console", () => {
     await context.close();
   });
 
+  it("submits a batch job with a deadline from the Create form", async () => {
+    const { context, page } = await signedIn(userKey);
+    await page.goto(`${cluster.apiUrl}/#/create`);
+    await page.getByRole("heading", { name: "Create", level: 1 }).waitFor();
+    await page.getByLabel("Prompt", { exact: true }).fill("a nightly render");
+    await page.getByLabel("Size").selectOption("512x512");
+    await page.getByLabel("Priority").selectOption("batch");
+    // A deadline the API refuses is shown at its field, before anything is sent.
+    await page.getByLabel("Cancel after (seconds)").fill("0");
+    await page.getByRole("button", { name: "Submit job" }).click();
+    await page.locator("#cancel_after-error").waitFor();
+    await page.getByLabel("Cancel after (seconds)").fill("600");
+    const before = Date.now();
+    await page.getByRole("button", { name: "Submit job" }).click();
+    await page.waitForURL(/#\/jobs$/);
+    const item = page.locator("li[data-job-id]").filter({ hasText: "a nightly render" });
+    await item.waitFor();
+    const view = (await cluster.view((await item.getAttribute("data-job-id"))!, userKey)) as unknown as {
+      priority: string;
+      deadline_at: string;
+    };
+    expect(view.priority).toBe("batch");
+    const ahead = Date.parse(view.deadline_at) - before;
+    expect(ahead).toBeGreaterThan(590_000);
+    expect(ahead).toBeLessThanOrEqual(610_000);
+    expect(problemsOf(page)).toEqual([]);
+    await context.close();
+  });
+
   it("checks the form with the API's own messages, submits an image-to-image job, retries it and deletes it from the gallery", async () => {
     const { context, page } = await signedIn(userKey);
     await page.goto(`${cluster.apiUrl}/#/create`);

@@ -3,6 +3,8 @@
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "canceled";
 export type JobKind = "generate" | "edit";
 export type WebhookEvent = "queued" | "running" | "succeeded" | "failed" | "canceled";
+/** Interactive jobs are dispatched ahead of batch jobs; fair share applies within each class. */
+export type PriorityClass = "interactive" | "batch";
 
 export interface JobImage {
   /** Signed URL: opens without an API key until it expires. */
@@ -36,6 +38,15 @@ export interface Job {
   upstream: string | null;
   attempts: number;
   params: Record<string, unknown>;
+  /** Its priority class (jobs queued before classes existed read "interactive"). */
+  priority: PriorityClass;
+  /**
+   * When the job is canceled with error code `deadline_exceeded` if it has not finished (from
+   * `cancel_after`); null: no deadline.
+   */
+  deadline_at: string | null;
+  /** The batch it was submitted in; null for a single job. */
+  batch_id: string | null;
   /**
    * What the upstream actually ran, once the job has succeeded (null before): its own defaults for
    * fields you left out, values clamped to its bounds, or what its edit path fixes (see the README's
@@ -78,6 +89,14 @@ interface CommonParams {
   cfg_normalization?: boolean;
   seed?: number;
   webhook?: { url: string; events?: WebhookEvent[] };
+  /** Default: interactive (or batch, when your key may only use batch). */
+  priority?: PriorityClass;
+  /**
+   * A deadline: seconds from now (at least 1), or an ISO 8601 timestamp with an offset. A job not
+   * finished by then ends `canceled` with error code `deadline_exceeded`; a running one's result is
+   * discarded.
+   */
+  cancel_after?: number | string;
 }
 
 export interface GenerateParams extends CommonParams {
@@ -104,6 +123,8 @@ export interface KeyLimits {
   rate_per_minute: number;
   max_pending: number;
   priority_weight: number;
+  /** The priority classes the key may submit; a key limited to ["batch"] gets batch by default. */
+  priority_classes: PriorityClass[];
 }
 
 export interface ApiKey extends KeyLimits {

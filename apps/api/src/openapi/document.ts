@@ -139,6 +139,14 @@ const limits = {
     maximum: 100,
     description: "fair-share weight: 2 gets two queue turns per turn of a weight-1 key, 0.25 one per four",
   },
+  priority_classes: {
+    type: "array",
+    items: { enum: ["interactive", "batch"] },
+    minItems: 1,
+    maxItems: 2,
+    description:
+      'the priority classes the key may submit (default both); a key limited to ["batch"] gets batch jobs by default and a 403 `priority_not_allowed` when it asks for interactive',
+  },
 };
 
 const webhookSecrets = {
@@ -351,7 +359,10 @@ export const openapiDocument = {
           },
           "200": jsonBody(ref("Job"), "The finished job (Prefer: wait), or an Idempotency-Key replay"),
           "400": error(
-            "Invalid fields, JSON or image (`invalid_request`, `invalid_json`, `invalid_image`, `invalid_idempotency_key`), or a refused webhook URL (`webhook_url_forbidden`)",
+            "Invalid fields, JSON or image (`invalid_request`, `invalid_json`, `invalid_image`, `invalid_idempotency_key`; a `cancel_after` in the past or under 1 s ahead is `invalid_request`), or a refused webhook URL (`webhook_url_forbidden`)",
+          ),
+          "403": error(
+            "The API key may not use the requested `priority` class (`priority_not_allowed`; `details.allowed_priorities` lists the classes it may use)",
           ),
           "409": error(
             "No upstream can run the job's kind: every upstream was discovered and none offers it (`capability_unavailable`); Idempotency-Key reused with a different request (`idempotency_key_reused`), or a concurrent request with it still queueing its job (`idempotency_key_in_use`)",

@@ -96,6 +96,8 @@ function Keys() {
   const [version, setVersion] = useState(0);
   const [name, setName] = useState("");
   const [role, setRole] = useState<"user" | "admin">("user");
+  // The priority classes the key may submit (issue #19): all, or batch only.
+  const [classes, setClasses] = useState<"all" | "batch">("all");
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [copied, setCopied] = useState(false);
   const [error, setError] = useState("");
@@ -113,7 +115,7 @@ function Keys() {
     try {
       const res = await request<ApiKey & { key: string }>("/v1/admin/keys", {
         method: "POST",
-        body: { name: name.trim(), role },
+        body: { name: name.trim(), role, ...(classes === "batch" ? { priority_classes: ["batch"] } : {}) },
       });
       setCreated({ name: res.name, key: res.key });
       setCopied(false);
@@ -158,6 +160,17 @@ function Keys() {
             <option value="admin">admin</option>
           </select>
         </div>
+        <div class="field">
+          <label for="key-classes">Priority classes</label>
+          <select
+            id="key-classes"
+            value={classes}
+            onChange={(e) => setClasses(e.currentTarget.value as "all" | "batch")}
+          >
+            <option value="all">interactive and batch</option>
+            <option value="batch">batch only</option>
+          </select>
+        </div>
         <button type="submit">Create key</button>
       </form>
       {created && (
@@ -189,6 +202,7 @@ function Keys() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Role</th>
+              <th scope="col">Classes</th>
               <th scope="col">Prefix</th>
               <th scope="col">Created</th>
               <th scope="col">Revoked</th>
@@ -202,6 +216,7 @@ function Keys() {
               <tr key={k.id} class={k.revoked_at ? "revoked" : ""}>
                 <th scope="row">{k.name}</th>
                 <td>{k.role}</td>
+                <td>{(k.priority_classes ?? ["interactive", "batch"]).join(", ")}</td>
                 <td>
                   <code>{k.prefix}…</code>
                 </td>

@@ -4,7 +4,16 @@ import { ApiError, describeError, jobsApi } from "../api";
 import { SIZE_PRESETS } from "../format";
 import { navigate } from "../router";
 
-type Field = "prompt" | "negative_prompt" | "size" | "num_inference_steps" | "guidance_scale" | "n" | "image";
+type Field =
+  | "prompt"
+  | "negative_prompt"
+  | "size"
+  | "num_inference_steps"
+  | "guidance_scale"
+  | "n"
+  | "image"
+  | "priority"
+  | "cancel_after";
 type Errors = Partial<Record<Field | "form", string>>;
 
 const CUSTOM = "custom";
@@ -24,6 +33,8 @@ function errorsFrom(issues: Array<{ path: string; message: string }>): Errors {
       "guidance_scale",
       "n",
       "image",
+      "priority",
+      "cancel_after",
     ].includes(field)
       ? field
       : "form";
@@ -81,6 +92,8 @@ export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) =
   const [steps, setSteps] = useState("");
   const [guidance, setGuidance] = useState("");
   const [n, setN] = useState("1");
+  const [priority, setPriority] = useState("interactive");
+  const [cancelAfter, setCancelAfter] = useState("");
   const [image, setImage] = useState<File | null>(null);
   const [preview, setPreview] = useState<{ url: string; width: number; height: number } | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -135,6 +148,9 @@ export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) =
     if (num(steps) !== undefined) out.num_inference_steps = num(steps);
     if (num(guidance) !== undefined) out.guidance_scale = num(guidance);
     if (num(n) !== undefined) out.n = num(n);
+    // Interactive is the default: left out, so a batch-only key gets its own default (batch).
+    if (priority !== "interactive") out.priority = priority;
+    if (num(cancelAfter) !== undefined) out.cancel_after = num(cancelAfter);
     return out;
   };
 
@@ -333,6 +349,28 @@ export function CreateScreen({ onSubmitted }: { onSubmitted: (message: string) =
             {...described(errors, "n")}
           />
           <FieldError errors={errors} field="n" />
+        </div>
+        <div class="field">
+          <label for="priority">Priority</label>
+          <select id="priority" value={priority} onChange={(e) => setPriority(e.currentTarget.value)}>
+            <option value="interactive">Interactive (runs first)</option>
+            <option value="batch">Batch (after interactive jobs)</option>
+          </select>
+          <FieldError errors={errors} field="priority" />
+        </div>
+        <div class="field">
+          <label for="cancel_after">Cancel after (seconds)</label>
+          <input
+            id="cancel_after"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            value={cancelAfter}
+            placeholder="no deadline"
+            onInput={(e) => setCancelAfter(e.currentTarget.value)}
+            {...described(errors, "cancel_after")}
+          />
+          <FieldError errors={errors} field="cancel_after" />
         </div>
         <div class="wide submit-row">
           {errors.form && <p role="alert">{errors.form}</p>}
