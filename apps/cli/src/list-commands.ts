@@ -92,7 +92,9 @@ function limits(f: KeyFlags) {
   if (weight !== undefined) out.priority_weight = weight;
   const classes = f["priority-classes"]?.split(",").map((c) => c.trim());
   if (classes?.some((c) => c !== "interactive" && c !== "batch"))
-    throw new UsageError("--priority-classes must list interactive and/or batch, e.g. --priority-classes batch");
+    throw new UsageError(
+      "--priority-classes must list interactive and/or batch, e.g. --priority-classes batch",
+    );
   if (classes) out.priority_classes = classes as PriorityClass[];
   return out;
 }
@@ -145,7 +147,10 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
         throw new UsageError("give at least one of --rate, --max-pending, --weight, --priority-classes");
       const key = await client.keys.setLimits(arg, patch);
       print(flags.json, key, () =>
-        table([["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT", "CLASSES"], keyLine(key)]),
+        table([
+          ["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT", "CLASSES"],
+          keyLine(key),
+        ]),
       );
       return EXIT.ok;
     }

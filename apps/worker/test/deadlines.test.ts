@@ -77,12 +77,17 @@ describe("deadlines", () => {
     expect(sse.at(-1)).toMatchObject({ status: "canceled", error: { code: "deadline_exceeded" } });
 
     await cluster.waitFor(blocker, ["succeeded"], 20_000);
-    await waitFor(() => events(receiver!, id).length >= 1, { timeoutMs: 20_000, what: "the canceled webhook" });
+    await waitFor(() => events(receiver!, id).length >= 1, {
+      timeoutMs: 20_000,
+      what: "the canceled webhook",
+    });
     // The GPU finished the blocker and was never asked for the job past its deadline; the next job runs.
     const next = await cluster.submit({ prompt: "after", size: "256x256" });
     await cluster.waitFor(next, ["succeeded"], 20_000);
     expect(imageRequests(cluster)).toHaveLength(2);
-    expect(events(receiver, id)).toEqual([{ type: "job.canceled", status: "canceled", code: "deadline_exceeded" }]);
+    expect(events(receiver, id)).toEqual([
+      { type: "job.canceled", status: "canceled", code: "deadline_exceeded" },
+    ]);
     // Its listing entry says the same.
     const list = (await (await cluster.request("GET", "/v1/jobs?limit=10")).json()) as { data: JobView[] };
     expect(list.data.find((j) => j.id === id)).toMatchObject({

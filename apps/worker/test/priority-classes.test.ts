@@ -16,9 +16,17 @@ type View = JobView & { queue_position: number | null; priority: string; started
 
 it("runs interactive jobs submitted later ahead of a batch backlog, fair share within each class, positions exact", async () => {
   // No worker yet: the queue holds still while positions are read.
-  cluster = await startCluster({ workers: 0, sim: { loadMs: 0, baseMs: 1_000 }, env: { ADMIN_API_KEY: ADMIN } });
+  cluster = await startCluster({
+    workers: 0,
+    sim: { loadMs: 0, baseMs: 1_000 },
+    env: { ADMIN_API_KEY: ADMIN },
+  });
   const c = cluster;
-  const [alice, bob, carol] = [await c.createKey("alice"), await c.createKey("bob"), await c.createKey("carol")];
+  const [alice, bob, carol] = [
+    await c.createKey("alice"),
+    await c.createKey("bob"),
+    await c.createKey("carol"),
+  ];
   const created = await c.request("POST", "/v1/admin/keys", {
     key: ADMIN,
     body: { name: "nightly", priority_classes: ["batch"] },
@@ -79,6 +87,19 @@ it("runs interactive jobs submitted later ahead of a batch backlog, fair share w
 
   const all = [...expected, bi1];
   for (const id of all) await c.waitFor(id, ["succeeded"], 60_000, keyOf.get(id));
-  const started = await Promise.all(all.map(async (id) => ({ id, at: Date.parse((await view(id)).started_at!) })));
-  expect(started.sort((x, y) => x.at - y.at).map((s) => s.id)).toEqual([c1, ai1, c2, a1, bi1, b1, n1, a2, b2, a3]);
+  const started = await Promise.all(
+    all.map(async (id) => ({ id, at: Date.parse((await view(id)).started_at!) })),
+  );
+  expect(started.sort((x, y) => x.at - y.at).map((s) => s.id)).toEqual([
+    c1,
+    ai1,
+    c2,
+    a1,
+    bi1,
+    b1,
+    n1,
+    a2,
+    b2,
+    a3,
+  ]);
 });

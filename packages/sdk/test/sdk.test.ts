@@ -250,6 +250,38 @@ describe("admin", () => {
     expect(forbidden).toMatchObject({ status: 403, code: "forbidden" });
   });
 
+  it("submits with a priority class and a deadline, and a batch-only key is refused interactive", async () => {
+    const job = await user.generate({
+      prompt: "nightly",
+      size: "256x256",
+      priority: "batch",
+      cancel_after: 600,
+    });
+    expect(job.priority).toBe("batch");
+    expect(Date.parse(job.deadline_at!) - Date.parse(job.created_at)).toBeGreaterThan(590_000);
+    expect(job.batch_id).toBeNull();
+    expect((await user.waitFor(job.id, { timeoutMs: 30_000 })).status).toBe("succeeded");
+    const past = await user
+      .generate({ prompt: "too late", cancel_after: new Date(Date.now() - 1_000).toISOString() })
+      .catch((e: unknown) => e);
+    expect(past).toMatchObject({ status: 400, code: "invalid_request" });
+
+    const nightly = await admin.keys.create({ name: "nightly", priority_classes: ["batch"] });
+    expect(nightly.priority_classes).toEqual(["batch"]);
+    const batchOnly = new ZImageGateway({ baseUrl: cluster.apiUrl, apiKey: nightly.key });
+    expect((await batchOnly.generate({ prompt: "by default", size: "256x256" })).priority).toBe("batch");
+    const refused = await batchOnly
+      .generate({ prompt: "now", priority: "interactive" })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ZImageApiError);
+    expect(refused).toMatchObject({ status: 403, code: "priority_not_allowed" });
+    expect(
+      (await admin.keys.setLimits(nightly.id, { priority_classes: ["interactive", "batch"] }))
+        .priority_classes,
+    ).toEqual(["interactive", "batch"]);
+    expect((await batchOnly.generate({ prompt: "now", size: "256x256" })).priority).toBe("interactive");
+  });
+
   it("reads upstreams and models", async () => {
     const [gpu] = await admin.upstreams();
     expect(gpu).toMatchObject({ name: "gpu0", up: true });
