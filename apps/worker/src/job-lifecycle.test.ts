@@ -113,7 +113,7 @@ async function setup() {
     owner: "u1",
     params: { prompt: `lifecycle ${prefix}`, size: "128x128", n: 1 },
   } as JobData;
-  const add = () => queue.add("generate", data, { attempts: 3 });
+  const add = (extra: Partial<JobData> = {}) => queue.add("generate", { ...data, ...extra }, { attempts: 3 });
   return { prefix, queue, worker, lease, lifecycle, add, metrics };
 }
 
@@ -183,5 +183,27 @@ describe("JobLifecycle", () => {
       canceled: false,
       decided: "succeeded",
     });
+  });
+
+  it("never sends a job fetched after its deadline: it ends canceled with deadline_exceeded", async () => {
+    const t = await setup();
+    expect(await t.lease.hold()).toBe(true);
+    // The deadline passed while the job waited (no sweep runs here: the dispatcher's own check).
+    const late = await t.add({ deadline_at: Date.now() - 1 });
+    const job = (await t.worker.getNextJob("tok"))!;
+    await t.lifecycle.run(job, "tok");
+    await t.lifecycle.drain();
+    const snapshot = (await readJobSnapshot(t.queue, redis.conn, t.prefix, late.id!))!;
+    expect(snapshot.state).toBe("failed");
+    expect(JSON.parse(snapshot.failedReason!).code).toBe("deadline_exceeded");
+    expect(statusOf(snapshot.state, snapshot.failedReason)).toBe("canceled");
+    expect(requestsFor(`lifecycle ${t.prefix}`)).toHaveLength(0);
+    // A job whose deadline is still ahead runs.
+    const inTime = await t.add({ deadline_at: Date.now() + 60_000 });
+    const next = (await t.worker.getNextJob("tok"))!;
+    await t.lifecycle.run(next, "tok");
+    await t.lifecycle.drain();
+    expect(await t.queue.getJobState(inTime.id!)).toBe("completed");
+    expect(requestsFor(`lifecycle ${t.prefix}`)).toHaveLength(1);
   });
 });
