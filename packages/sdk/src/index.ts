@@ -1,3 +1,4 @@
+export { Batches, type BatchWaitOptions } from "./batches.js";
 export {
   type EditInput,
   type SubmitOptions,
