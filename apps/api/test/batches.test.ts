@@ -18,6 +18,7 @@ afterAll(async () => {
   await api?.close();
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field in assertions
 type Json = Record<string, any>;
 
 async function call(
