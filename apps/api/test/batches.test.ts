@@ -253,3 +253,43 @@ describe("reading and canceling a batch", () => {
     expect((await call("GET", "/v1/batches", key)).body.data).toHaveLength(1);
   });
 });
+
+describe("fair share", () => {
+  it("a batch's jobs take successive fair slots: another key's job goes in after the batch's first", async () => {
+    const own = await startTestApi({ adminKey: ADMIN });
+    try {
+      const make = async (name: string) => {
+        const res = await fetch(`${own.url}/v1/admin/keys`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+          body: JSON.stringify({ name, role: "user" }),
+        });
+        return ((await res.json()) as { key: string }).key;
+      };
+      const [heavy, light] = [await make("heavy"), await make("light")];
+      const post = async (key: string, path: string, body: unknown) =>
+        (await fetch(`${own.url}${path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        }).then((r) => r.json())) as Json;
+      const batch = await post(heavy, "/v1/batches", {
+        prompts: ["h1", "h2", "h3", "h4", "h5"],
+        size: "256x256",
+      });
+      const single = await post(light, "/v1/jobs", { prompt: "l1", size: "256x256" });
+      expect(single.queue_position).toBe(2);
+      const positions = await Promise.all(
+        (batch.job_ids as string[]).map(async (id) => {
+          const res = await fetch(`${own.url}/v1/jobs/${id}`, {
+            headers: { authorization: `Bearer ${heavy}` },
+          });
+          return ((await res.json()) as Json).queue_position;
+        }),
+      );
+      expect(positions).toEqual([1, 3, 4, 5, 6]);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -28,9 +28,13 @@ beforeAll(async () => {
     dirname(createRequire(join(consoleRoot, "package.json")).resolve("vite/package.json")),
     "bin/vite.js",
   );
-  await promisify(execFile)(process.execPath, [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"], {
-    cwd: consoleRoot,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+    {
+      cwd: consoleRoot,
+    },
+  );
   await mkdir(ARTIFACTS, { recursive: true });
   // Slow enough that a reading catches the batch half done.
   cluster = await startCluster({
@@ -50,8 +54,8 @@ afterAll(async () => {
   if (outDir) await rm(outDir, { recursive: true, force: true });
 });
 
-async function signedIn(key: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+async function signedIn(key: string, viewport = { width: 1280, height: 860 }): Promise<Page> {
+  const page = await (await browser.newContext({ viewport })).newPage();
   const problems: string[] = [];
   page.on("pageerror", (err) => problems.push(err.message));
   (page as Page & { problems: string[] }).problems = problems;
@@ -62,11 +66,26 @@ async function signedIn(key: string): Promise<Page> {
   return page;
 }
 
+/** Runs axe-core in the page and returns the serious and critical violations. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  const source = await readFile(
+    createRequire(join(consoleRoot, "package.json")).resolve("axe-core/axe.min.js"),
+    "utf8",
+  );
+  await page.evaluate(source);
+  const result = (await page.evaluate("axe.run(document, { resultTypes: ['violations'] })")) as {
+    violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  };
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
 describe("console batches", () => {
   it("submits a prompt list as a batch and shows its progress to the end", async () => {
     const page = await signedIn(userKey);
     await page.getByRole("link", { name: "Batches" }).click();
-    await page.getByRole("heading", { name: "Batches" }).waitFor();
+    await page.getByRole("heading", { name: "Batches", exact: true }).waitFor();
     await page.getByLabel("Prompts").fill("a red kite\n\na green kite\na blue kite\n");
     await expect.poll(() => page.locator("#prompts-count").textContent()).toBe("3 prompts");
     await page.getByLabel("Size").selectOption("512x512");
@@ -102,10 +121,23 @@ describe("console batches", () => {
     expect(api.counts.succeeded).toBe(3);
     expect(api.jobs.data[0]!.params).toMatchObject({ size: "512x512", num_inference_steps: 2 });
 
+    expect(await accessibilityViolations(page)).toEqual([]);
     // Back to the list: the batch is there.
     await page.getByRole("link", { name: "← All batches" }).click();
     await page.getByRole("link", { name: id }).waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
     expect((page as Page & { problems: string[] }).problems).toEqual([]);
+
+    // A narrow window: the list and the progress view fit without scrolling sideways.
+    const narrow = await signedIn(userKey, { width: 360, height: 740 });
+    for (const hash of ["#/batches", `#/batches/${id}`]) {
+      await narrow.goto(`${cluster.apiUrl}/${hash}`);
+      await narrow.getByRole("heading", { level: 1 }).waitFor();
+      await narrow.getByRole("heading", { level: 2 }).first().waitFor();
+      const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${hash} scrolls sideways`).toBeLessThanOrEqual(0);
+    }
+    await narrow.screenshot({ path: join(ARTIFACTS, "batch-narrow.png"), fullPage: true });
   });
 
   it("a bad line is refused with its line number, and nothing is queued", async () => {

@@ -1,4 +1,4 @@
-export { Batches, type BatchWaitOptions } from "./batches.js";
+export type { Batches, BatchWaitOptions } from "./batches.js";
 export {
   type EditInput,
   type SubmitOptions,
