@@ -107,6 +107,8 @@ describe("zimage batch", () => {
     await writeFile(join(dir, "bad.jsonl"), '{"prompt": "ok"}\n{"prompt": "x", "size": "7x7"}\n');
     const bad = await zimage(["batch", "bad.jsonl"]);
     expect(bad.code).toBe(3);
-    expect(bad.stderr).toContain("the request body is invalid: line 2: size: each side must be between 128 and 2048 pixels");
+    expect(bad.stderr).toContain(
+      "the request body is invalid: line 2: size: each side must be between 128 and 2048 pixels",
+    );
   });
 });
