@@ -18,7 +18,8 @@ export interface BatchCanceled {
  * `POST /v1/batches/:id/cancel`: marks the batch canceled and cancels each of its jobs still queued
  * or running through the single job's cancel path (job-cancellation.ts), so each canceled job is
  * announced (SSE, webhook) exactly as if canceled alone. A job that ends meanwhile keeps its outcome.
- * Canceling a canceled batch again cancels nothing more.
+ * Canceling a canceled batch again cancels nothing more; a batch whose jobs have all ended is left
+ * `completed` (answered with `canceled_jobs: 0`).
  */
 export async function cancelBatch(
   deps: JobDeps,
@@ -27,10 +28,11 @@ export async function cancelBatch(
   baseUrl: string,
 ): Promise<BatchCanceled> {
   await loadBatch(deps, principal, id);
-  await markBatchCanceled(deps.redis, deps.prefix, id, Date.now());
   const ids = await batchJobIds(deps.redis, deps.prefix, id);
   const statuses = await batchJobStatuses(deps, ids);
   const live = ids.filter((_, i) => statuses[i] === "queued" || statuses[i] === "running");
+  // A batch whose jobs have all ended stays `completed`: there is nothing left to cancel.
+  if (live.length > 0) await markBatchCanceled(deps.redis, deps.prefix, id, Date.now());
   const canceled: JobView[] = [];
   for (let i = 0; i < live.length; i += CANCEL_CONCURRENCY) {
     await Promise.all(

@@ -238,6 +238,12 @@ describe("reading and canceling a batch", () => {
     expect(await redis.scard(`${P}:jobs:pending:${owner}`)).toBe(0);
     const twice = await call("POST", `/v1/batches/${made.body.id}/cancel`, key);
     expect(twice.body).toMatchObject({ canceled_jobs: 0, status: "canceled" });
+
+    // A batch whose jobs all ended already (here: each canceled alone) has nothing to cancel.
+    const ended = await call("POST", "/v1/batches", key, { prompts: ["x"], size: "256x256" });
+    await call("POST", `/v1/jobs/${ended.body.job_ids[0]}/cancel`, key);
+    const late = await call("POST", `/v1/batches/${ended.body.id}/cancel`, key);
+    expect(late.body).toMatchObject({ canceled_jobs: 0, status: "completed", canceled_at: null });
   });
 
   it("a batch needs one free pending slot, and then holds all its jobs", async () => {
