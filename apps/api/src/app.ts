@@ -1,9 +1,10 @@
-import type { KeyLimits, Logger } from "@zimage/core";
+import { DEFAULT_BATCH_MAX_JOBS, type KeyLimits, type Logger } from "@zimage/core";
 import cookieParser from "cookie-parser";
 import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import { authenticate, KeyResolver, requireAdmin } from "./auth";
 import { AuthFailureLimiter, type AuthFailureLimits } from "./auth-failure-limiter";
+import { BatchService } from "./batch-service";
 import { errorHandler, notFoundHandler } from "./error-handler";
 import type { JobDeps } from "./job-access";
 import type { JobEventBus } from "./job-event-bus";
@@ -14,6 +15,7 @@ import { requestLog } from "./request-log";
 import { adminKeysRouter } from "./routes/admin-keys";
 import { adminQueueHistoryRouter } from "./routes/admin-queue-history";
 import { adminUiRouter } from "./routes/admin-ui";
+import { batchesRouter } from "./routes/batches";
 import { consoleRouter } from "./routes/console";
 import { healthRouter, type Readiness } from "./routes/health";
 import { jobsRouter } from "./routes/jobs";
@@ -59,7 +61,12 @@ export interface AppDeps extends JobDeps {
    * valid this long (S3_PRESIGN_SECONDS); unset: the api streams the image (the default).
    */
   imageRedirectSeconds?: number | undefined;
+  /** BATCH_MAX_JOBS: the most jobs one `POST /v1/batches` may hold. */
+  batchMaxJobs?: number | undefined;
 }
+
+/** A batch's body may hold BATCH_MAX_JOBS job requests: this much JSON per job (two 4000-character prompts, escaped). */
+const BATCH_JSON_BYTES_PER_JOB = 16 * 1024;
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -73,7 +80,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(metrics.router(deps.metricsToken));
   app.use(openapiRouter());
 
-  const jobs = new JobService(deps, new SubmitLimiter(deps.redis, deps.prefix));
+  const limiter = new SubmitLimiter(deps.redis, deps.prefix);
+  const jobs = new JobService(deps, limiter);
+  const batchMaxJobs = deps.batchMaxJobs ?? DEFAULT_BATCH_MAX_JOBS;
+  const batches = new BatchService(deps, limiter, batchMaxJobs);
   const keys = new KeyResolver({
     redis: deps.redis,
     prefix: deps.prefix,
@@ -88,7 +98,14 @@ export function createApp(deps: AppDeps): Express {
   // The site's own origin for browser requests: PUBLIC_URL's scheme when set (see same-origin.ts).
   const origins = new OriginCheck(deps.publicUrl);
   const auth = authenticate(keys, origins);
-  const authenticated = ["/v1/jobs", "/v1/events", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"];
+  const authenticated = [
+    "/v1/jobs",
+    "/v1/batches",
+    "/v1/events",
+    "/v1/upstreams",
+    "/v1/admin",
+    "/v1/webhook-secret",
+  ];
   app.use(consoleRouter(deps.consoleDir));
   app.use(cookieParser());
   app.use(["/admin"], storeAvailable(deps.redis));
@@ -108,6 +125,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(authenticated, auth);
   app.use(["/v1/upstreams", "/v1/admin"], requireAdmin);
   app.use(jobsRouter({ ...deps, jobs, jobDeps: deps, metrics }));
+  app.use(
+    batchesRouter({
+      ...deps,
+      batches,
+      jobDeps: deps,
+      metrics,
+      maxBatchJsonBytes: Math.max(deps.maxJsonBytes, batchMaxJobs * BATCH_JSON_BYTES_PER_JOB),
+    }),
+  );
   app.use(adminQueueHistoryRouter(deps));
   app.use(upstreamsRouter(deps));
   app.use(webhooksRouter(deps));

@@ -1,14 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   addJob,
   allowedClasses,
   checkWebhookUrl,
-  claimIdempotencyKey,
   coerceFormFields,
   confirmIdempotencyKey,
-  countPending,
   type DefaultableParam,
   deleteTombstone,
   describeIssues,
@@ -17,7 +14,6 @@ import {
   forgetJobs,
   GatewayError,
   generateRequestSchema,
-  getDispatchStats,
   type InputImageRef,
   type JobData,
   type JobSnapshot,
@@ -36,12 +32,13 @@ import {
   reportInternalError,
   reserveSubmit,
   type SubmitReservation,
-  takeOverIdempotencyKey,
 } from "@zimage/core";
 import { deleteJobFiles, ObjectNotFoundError } from "@zimage/storage";
 import type { ZodType } from "zod";
+import { checkIdempotencyKey, claimOrReplay } from "./idempotency-claim";
 import { type JobDeps, loadJob, viewOf } from "./job-access";
 import { fairShareRebases, fairShareSaturated } from "./metrics";
+import { prunePending, tooManyPending } from "./pending-limit";
 import type { Principal } from "./principal";
 import type { SubmitLimiter } from "./submit-limiter";
 import { checkAdmission } from "./upstream-admission";
@@ -70,13 +67,6 @@ function validate<T>(schema: ZodType<T>, body: unknown): T {
   }
   return parsed.data;
 }
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/** How long a request waits for a concurrent one with the same Idempotency-Key to queue its job. */
-const IDEMPOTENCY_WAIT_MS = 10_000;
-const IDEMPOTENCY_POLL_MS = 25;
-/** A claim still submitting after this long belongs to a request that died: a retry takes it over. */
-const IDEMPOTENCY_STALE_MS = 30_000;
 
 /** Job operations behind the HTTP routes: validation, limits, fair-share queueing and the view. */
 export class JobService {
@@ -153,16 +143,13 @@ export class JobService {
     const idemKey = opts.idempotencyKey;
     let fingerprint = "";
     if (idemKey !== undefined) {
-      if (!IDEMPOTENCY_KEY.test(idemKey)) {
-        throw new GatewayError(
-          "invalid_idempotency_key",
-          "Idempotency-Key must be 1-255 printable ASCII characters",
-        );
-      }
+      checkIdempotencyKey(idemKey);
       fingerprint = createHash("sha256")
         .update(JSON.stringify([data.kind, data.params, upload?.sha256 ?? null]))
         .digest("hex");
-      const claim = await this.claim(principal, idemKey, id, fingerprint, opts.baseUrl);
+      const claim = await claimOrReplay(this.deps, principal.id, idemKey, id, fingerprint, (existing) =>
+        this.existingView(principal, existing, opts.baseUrl),
+      );
       if (claim.replay) return { view: claim.replay, created: false };
       id = claim.id;
     }
@@ -219,50 +206,6 @@ export class JobService {
   }
 
   /**
-   * Claims the Idempotency-Key for a new submit, or answers with the job an earlier request with the
-   * key created. A concurrent request with the key is waited for (polling its claim), so the pair
-   * queues one job and spends one rate point and one fair-share slot.
-   */
-  private async claim(
-    principal: Principal,
-    idemKey: string,
-    newId: string,
-    fingerprint: string,
-    baseUrl: string,
-  ): Promise<{ id: string; replay?: undefined } | { replay: JobView }> {
-    const { redis, prefix } = this.deps;
-    const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
-    for (;;) {
-      const claim = await claimIdempotencyKey(redis, prefix, principal.id, idemKey, newId, fingerprint);
-      if (claim.claimed) return { id: newId };
-      if (claim.fingerprint !== fingerprint) {
-        throw new GatewayError(
-          "idempotency_key_reused",
-          "this Idempotency-Key was used with a different request",
-        );
-      }
-      if (claim.submitting && Date.now() - claim.claimedAt < IDEMPOTENCY_STALE_MS) {
-        if (Date.now() >= deadline) {
-          throw new GatewayError(
-            "idempotency_key_in_use",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-            { retry_after_seconds: 1 },
-          );
-        }
-        await sleep(IDEMPOTENCY_POLL_MS);
-        continue;
-      }
-      const existing = await this.existingView(principal, claim.jobId, baseUrl);
-      if (existing) return { replay: existing };
-      // The request that claimed the key died mid-submit, or its job was removed since, and the job is
-      // not queued: finish that submission under the same id (one taker; the others wait for it).
-      if (await takeOverIdempotencyKey(redis, prefix, principal.id, idemKey, claim.record)) {
-        return { id: claim.jobId };
-      }
-    }
-  }
-
-  /**
    * The submit rate point and the pending slot (with the listing and queued-since entries and the
    * fair-share slot), checked and taken together: `reserveSubmit` is one script, so concurrent
    * submits cannot overrun max_pending. Runs beside the rate limiter: each round trip is latency.
@@ -293,18 +236,10 @@ export class JobService {
       throw rate.status === "rejected" ? rate.reason : (first as PromiseRejectedResult).reason;
     }
     // At the limit the record may hold jobs whose end was missed: prune them and try once more.
-    if (!result!.reserved && (await this.prunePending(principal)) < principal.limits.max_pending) {
+    if (!result!.reserved && (await prunePending(this.deps, principal)) < principal.limits.max_pending) {
       result = await reserveSubmit(redis, prefix, job);
     }
-    if (!result!.reserved) {
-      const stats = await getDispatchStats(redis, prefix);
-      const retryAfter = Math.max(1, Math.ceil((stats.avgJobMs ?? 30_000) / 1000));
-      throw new GatewayError(
-        "too_many_pending_jobs",
-        `you have ${result!.pending} jobs queued or running, the most allowed is ${principal.limits.max_pending}`,
-        { retry_after_seconds: retryAfter },
-      );
-    }
+    if (!result!.reserved) throw await tooManyPending(this.deps, principal, result!.pending);
     if (result!.fairShareEvent === "rebased") fairShareRebases.inc();
     if (result!.fairShareEvent === "saturated") fairShareSaturated.inc();
     return result!;
@@ -413,14 +348,6 @@ export class JobService {
     return { webhook: { url: url.toString(), events: webhook.events } };
   }
 
-  /** At the limit the recorded pending set is checked against the queue; returns the true count. */
-  private async prunePending(principal: Principal): Promise<number> {
-    return countPending(this.deps.redis, this.deps.prefix, principal.id, async (ids) => {
-      const states = await Promise.all(ids.map((id) => this.deps.queue.getJobState(id)));
-      return states.map((s) => s === "waiting" || s === "prioritized" || s === "delayed" || s === "active");
-    });
-  }
-
   /** The job's view, or null when it does not exist (an idempotency claim whose job never went in). */
   private async existingView(principal: Principal, id: string, baseUrl: string): Promise<JobView | null> {
     try {
@@ -498,7 +425,7 @@ export const MIN_CANCEL_AFTER_MS = 1_000;
  * `cancel_after` becomes an absolute epoch-ms deadline; one already past, or under a second away,
  * is a 400 (the job could only end canceled at once).
  */
-function schedulingOf(
+export function schedulingOf(
   principal: Principal,
   priority: PriorityClass | undefined,
   cancelAfter: number | string | undefined,
@@ -531,7 +458,7 @@ function schedulingOf(
 }
 
 /** The fields an upstream may default that the request left out (JobData.defaulted). */
-function leftOut(fields: Record<string, unknown>): DefaultableParam[] {
+export function leftOut(fields: Record<string, unknown>): DefaultableParam[] {
   return (["num_inference_steps", "guidance_scale"] as const).filter((f) => fields[f] === undefined);
 }
 

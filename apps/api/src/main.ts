@@ -121,6 +121,7 @@ const app = createApp({
   },
   trustProxy: config.TRUST_PROXY,
   consoleDir: config.CONSOLE_DIR,
+  batchMaxJobs: config.BATCH_MAX_JOBS,
 });
 const sampler = new QueueDepthSampler({ redis, prefix: config.QUEUE_PREFIX, queue, logger });
 sampler.start();

@@ -26,7 +26,7 @@ function number(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
-function params(prompt: string, f: JobFlags): EditParams {
+export function jobParams(prompt: string, f: JobFlags): EditParams {
   const p: EditParams = { prompt };
   const set = <K extends keyof EditParams>(k: K, v: EditParams[K] | undefined) => {
     if (v !== undefined) p[k] = v;
@@ -65,7 +65,7 @@ export async function runJob(
   if (kind === "generate") {
     const [prompt, ...extra] = positionals;
     if (!prompt || extra.length > 0) throw new UsageError('usage: zimage generate "PROMPT" [options]');
-    job = await client.generate(params(prompt, flags));
+    job = await client.generate(jobParams(prompt, flags));
   } else {
     const [file, prompt, ...extra] = positionals;
     if (!file || !prompt || extra.length > 0)
@@ -75,7 +75,7 @@ export async function runJob(
     });
     job = await client.edit(
       { image, filename: file.split(/[\\/]/).pop() ?? "input.png" },
-      params(prompt, flags),
+      jobParams(prompt, flags),
     );
   }
   if (flags["no-wait"]) {

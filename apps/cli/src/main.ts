@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ZImageApiError, ZImageGateway } from "@zimage/sdk";
+import { runBatch } from "./batch-command";
 import { EXIT, UsageError } from "./exit-codes";
 import { runJob } from "./job-commands";
 import { cancelJob, keysCommand, listJobs, showJob } from "./list-commands";
@@ -52,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
       case "generate":
       case "edit":
         return await runJob(client, command, rest, values);
+      case "batch":
+        return await runBatch(client, rest, values);
       case "jobs":
         return await listJobs(client, values);
       case "show":

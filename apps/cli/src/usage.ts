@@ -3,6 +3,9 @@ export const USAGE = `zimage: Z-Image Gateway from the command line
 Usage:
   zimage generate PROMPT [options]        text-to-image; waits and saves the PNG(s)
   zimage edit IMAGE PROMPT [options]      image-to-image from a PNG or JPEG file
+  zimage batch FILE [options]             a batch: JSONL of job requests, or one prompt a line; shows a
+                                          progress bar, saves images to -o DIR (default FILE-images/);
+                                          re-run to resume (skips images already saved)
   zimage jobs [--status S] [--limit N]    your jobs, newest first
   zimage show ID                          one job
   zimage cancel ID                        cancel a queued or running job
@@ -11,7 +14,7 @@ Usage:
   zimage keys list | revoke ID | set-limits ID [--rate N] [--max-pending N] [--weight N]
                           [--priority-classes interactive,batch]
 
-Job options (generate, edit):
+Job options (generate, edit; batch: defaults for every job):
   -s, --size WxH        both sides divisible by 32 (generate default 1024x1024; edit: the input's, fitted to 128-2048)
   -n, --n N             images, 1-4
       --steps N         num_inference_steps (default 50)
@@ -21,7 +24,8 @@ Job options (generate, edit):
       --priority CLASS  interactive (default) or batch: interactive jobs run first
       --cancel-after T  deadline: seconds from now, or an ISO 8601 time; still unfinished then,
                         the job is canceled (error deadline_exceeded)
-  -o, --output FILE     where to save (default <job id>.png; with n > 1: FILE-1.png, FILE-2.png, ...)
+  -o, --output FILE     where to save (default <job id>.png; with n > 1: FILE-1.png, FILE-2.png, ...);
+                        batch: the directory (001.png, 002.png, ... in file order)
       --no-wait         print the job and exit once it is queued
 
 Everywhere:

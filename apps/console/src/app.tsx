@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError, setSignedOutHandler } from "./api";
 import { navigate, type Route, useRoute } from "./router";
 import { AdminScreen } from "./screens/admin";
+import { BatchesScreen } from "./screens/batches";
 import { CreateScreen } from "./screens/create";
 import { GalleryScreen } from "./screens/gallery";
 import { JobsScreen } from "./screens/jobs";
@@ -12,6 +13,7 @@ import type { Session } from "./types";
 const LINKS: Array<{ route: Route; label: string; admin?: boolean }> = [
   { route: "create", label: "Create" },
   { route: "jobs", label: "My jobs" },
+  { route: "batches", label: "Batches" },
   { route: "gallery", label: "Gallery" },
   { route: "admin", label: "Admin", admin: true },
 ];
@@ -109,6 +111,7 @@ export function App() {
         </p>
         {route === "create" && <CreateScreen onSubmitted={(msg) => setNotice(msg)} />}
         {route === "jobs" && <JobsScreen session={session} onNotice={setNotice} />}
+        {route === "batches" && <BatchesScreen onNotice={setNotice} />}
         {route === "gallery" && <GalleryScreen session={session} onNotice={setNotice} />}
         {route === "admin" &&
           (isAdmin ? (

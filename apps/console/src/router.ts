@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 
-export const ROUTES = ["create", "jobs", "gallery", "admin"] as const;
+export const ROUTES = ["create", "jobs", "batches", "gallery", "admin"] as const;
 export type Route = (typeof ROUTES)[number];
 
 function parse(hash: string): Route {
-  const name = hash.replace(/^#\/?/, "");
+  // A screen may take a sub-path (`#/batches/<id>`): the first segment names the screen.
+  const name = hash.replace(/^#\/?/, "").split("/")[0]!;
   return (ROUTES as readonly string[]).includes(name) ? (name as Route) : "create";
 }
 

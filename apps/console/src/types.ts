@@ -1,6 +1,11 @@
 /** The API's public shapes, as the console uses them: the gateway's own types where it exports them. */
 
-export type { ApiKeyRecord as ApiKey, QueueDepthPoint as QueuePoint, UpstreamState } from "@zimage/core";
+export type {
+  ApiKeyRecord as ApiKey,
+  BatchView,
+  QueueDepthPoint as QueuePoint,
+  UpstreamState,
+} from "@zimage/core";
 export type { JobView } from "@zimage/core/job-view";
 
 export interface Principal {

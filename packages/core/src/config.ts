@@ -108,6 +108,8 @@ export const configSchema = z.object({
   TRUST_PROXY: z.string().default("false"),
   DEFAULT_RATE_PER_MINUTE: int(1, 10_000_000).default(60),
   DEFAULT_MAX_PENDING: int(1, 1_000_000).default(100),
+  /** The most jobs one `POST /v1/batches` may hold (issue #19). */
+  BATCH_MAX_JOBS: int(1, 100_000).default(1000),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   WORKER_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),

@@ -1,3 +1,21 @@
+export {
+  BATCH_STATUSES,
+  type BatchJobRequest,
+  type BatchRequest,
+  type BatchStatus,
+  batchJobsSchema,
+  batchPromptsSchema,
+  batchRequestSchema,
+  DEFAULT_BATCH_MAX_JOBS,
+} from "./batch-request";
+export {
+  type BatchCounts,
+  type BatchView,
+  batchCountsSchema,
+  batchStatusOf,
+  batchViewSchema,
+  countStatuses,
+} from "./batch-view";
 export { type Config, ConfigError, configSchema, loadConfig, loadConfigOrExit } from "./config";
 export { fitEditSize } from "./edit-size";
 export { type EffectiveParams, effectiveParamsSchema } from "./effective-params";

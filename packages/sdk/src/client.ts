@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Batches } from "./batches.js";
 import { ZImageConnectionError, ZImageWaitTimeoutError } from "./errors.js";
 import { jobEvents } from "./job-events.js";
 import { backoffMs, sleep } from "./retry.js";
@@ -65,6 +66,8 @@ const STREAM_IDLE_MS = 45_000;
 export class ZImageGateway {
   private readonly http: Transport;
   readonly baseUrl: string;
+  /** Batches of text-to-image jobs (`/v1/batches`): create, get, list, cancel, waitFor, jobs. */
+  readonly batches: Batches;
 
   constructor(options: ZImageGatewayOptions = {}) {
     this.baseUrl = options.baseUrl ?? process.env.ZIMAGE_GATEWAY_URL ?? "http://127.0.0.1:8080";
@@ -77,6 +80,7 @@ export class ZImageGateway {
       fetch: options.fetch ?? globalThis.fetch,
       userAgent: "zimage-sdk/0.1.0",
     });
+    this.batches = new Batches(this.http);
   }
 
   /** Queues a text-to-image job. */

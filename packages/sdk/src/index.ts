@@ -1,3 +1,4 @@
+export type { Batches, BatchWaitOptions } from "./batches.js";
 export {
   type EditInput,
   type SubmitOptions,

@@ -222,3 +222,53 @@ export interface WebhookPayload {
   timestamp: string;
   data: Job;
 }
+
+export type BatchStatus = "queued" | "running" | "completed" | "canceled";
+
+export interface BatchCounts {
+  /** Every job of the batch, including any already deleted or swept (RESULT_TTL). */
+  total: number;
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  canceled: number;
+}
+
+/** `GET /v1/batches/:id`: the batch, its counts by job status, and a page of its jobs. */
+export interface Batch {
+  id: string;
+  object: "batch";
+  /** canceled once canceled; else queued until a job starts, running until every job has ended, completed. */
+  status: BatchStatus;
+  created_at: string;
+  canceled_at: string | null;
+  counts: BatchCounts;
+  /** Present on GET /v1/batches/:id: jobs in submit order, paged by `next_cursor`. */
+  jobs?: JobPage;
+}
+
+/** A job of a batch: a text-to-image request (edits need an upload each, so they are not batchable). */
+export interface BatchJobParams extends GenerateParams {
+  /** Default "batch" in a batch: interactive jobs go ahead of it. */
+  priority?: "interactive" | "batch";
+  /** Seconds from submit, or an ISO 8601 timestamp with offset. */
+  cancel_after?: number | string;
+}
+
+/** `POST /v1/batches`: `{jobs: [...]}`, or one request's parameters with `prompts`. */
+export type BatchCreateParams =
+  | { jobs: BatchJobParams[]; webhook?: GenerateParams["webhook"] }
+  | (Omit<BatchJobParams, "prompt"> & { prompts: string[] });
+
+/** The answer to `POST /v1/batches`: the batch with every job id, in submit order. */
+export interface BatchCreated extends Batch {
+  job_ids: string[];
+}
+
+export interface BatchPage {
+  object: "list";
+  data: Batch[];
+  next_cursor: string | null;
+  has_more: boolean;
+}

@@ -6,6 +6,7 @@ import {
   jobViewSchema,
 } from "@zimage/core";
 import { z } from "zod";
+import { batchPaths, batchSchemas } from "./batch-paths";
 import { modelSchema, upstreamSchema } from "./upstream-schemas";
 
 /**
@@ -216,6 +217,7 @@ export const openapiDocument = {
       GenerateRequest: json(generateRequestSchema, "input"),
       EditRequest: json(editRequestSchema, "input"),
       Job: json(jobViewSchema, "output"),
+      ...batchSchemas,
       JobList: {
         type: "object",
         required: ["object", "data", "next_cursor", "has_more"],
@@ -310,6 +312,7 @@ export const openapiDocument = {
     },
   },
   paths: {
+    ...batchPaths,
     "/v1/jobs": {
       post: {
         operationId: "createJob",

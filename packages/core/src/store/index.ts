@@ -1,4 +1,4 @@
-export { addJob } from "./add-job";
+export { addJob, addJobs } from "./add-job";
 export {
   type ApiKeyRecord,
   allowedClasses,
@@ -17,6 +17,18 @@ export {
   tokensEqual,
 } from "./api-keys";
 export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
+export {
+  BATCH_INDEX_KEEP,
+  type BatchRecord,
+  batchJobIds,
+  batchKeys,
+  batchTtlSeconds,
+  isBatchId,
+  listBatchIds,
+  markBatchCanceled,
+  readBatch,
+  touchBatch,
+} from "./batch-records";
 export {
   type DispatchStats,
   estimateEta,
@@ -65,6 +77,7 @@ export { type JobEvent, jobEventsChannel, parseJobEvent, publishJobEvent } from 
 export { goneOwner, markGone } from "./job-gone";
 export { indexJob, listJobIds, unindexJobs } from "./job-index";
 export { createJobQueue, type JobQueueOptions } from "./job-queue";
+export { type JobStateRow, readJobStates } from "./job-states";
 export { addPending, countPending, listPending, pendingSize, removePending } from "./pending-jobs";
 export {
   PIPELINE_SCAN_LIMIT,
@@ -83,6 +96,7 @@ export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
+export { type BatchReservation, type ReserveBatchResult, releaseBatch, reserveBatch } from "./reserve-batch";
 export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservation } from "./reserve-submit";
 export { findUnannouncedEnds } from "./unannounced-ends";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
