@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   addJobs,
   type BatchJobRequest,
+  type BatchJobSlot,
   type BatchReservation,
   type BatchView,
   batchJobIds,
@@ -86,7 +87,12 @@ export class BatchService {
     try {
       // GPU-seconds quota (issue #19, the `usage` part): a batch's submit is checked here, before
       // anything is reserved, as one submit of `jobs.length` jobs by `principal`.
-      reservation = await this.reserve(principal, batchId, ids, at);
+      reservation = await this.reserve(
+        principal,
+        batchId,
+        jobs.map((data, i) => ({ id: ids[i]!, cls: data.priority ?? "batch", deadlineAt: data.deadline_at })),
+        at,
+      );
       sent = true;
       await addJobs(
         this.deps.queue,
@@ -173,14 +179,14 @@ export class BatchService {
   private async reserve(
     principal: Principal,
     batchId: string,
-    ids: string[],
+    jobs: BatchJobSlot[],
     at: number,
   ): Promise<BatchReservation> {
     const { redis, prefix } = this.deps;
     const batch = {
       batchId,
       owner: principal.id,
-      ids,
+      jobs,
       maxPending: principal.limits.max_pending,
       weight: principal.limits.priority_weight,
       at,

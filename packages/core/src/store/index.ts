@@ -96,7 +96,13 @@ export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
-export { type BatchReservation, type ReserveBatchResult, releaseBatch, reserveBatch } from "./reserve-batch";
+export {
+  type BatchJobSlot,
+  type BatchReservation,
+  type ReserveBatchResult,
+  releaseBatch,
+  reserveBatch,
+} from "./reserve-batch";
 export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservation } from "./reserve-submit";
 export { findUnannouncedEnds } from "./unannounced-ends";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
