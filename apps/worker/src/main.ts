@@ -16,6 +16,7 @@ import { ZImageClient } from "@zimage/zimage-client";
 import { Queue } from "bullmq";
 import { Dispatcher } from "./dispatcher";
 import { EndReconciler } from "./end-reconciler";
+import { GpuAccounting } from "./gpu-accounting";
 import { JobEndings } from "./job-endings";
 import { WorkerMetrics } from "./metrics";
 import { ResultSweeper } from "./result-sweeper";
@@ -70,6 +71,7 @@ const dispatchers = config.upstreams.map(
       stalledIntervalMs: ms(config.STALLED_INTERVAL_SECONDS),
       maxStalledCount: config.MAX_STALLED_COUNT,
       retentionSeconds: config.RESULT_TTL,
+      usageRetentionSeconds: config.USAGE_RETENTION_DAYS * 86_400,
       metrics,
       webhooks,
       webhookSchedule: config.webhookSchedule,
@@ -117,6 +119,16 @@ const reconciler = new EndReconciler({
     webhookSchedule: config.webhookSchedule,
     retentionSeconds: config.RESULT_TTL,
     logger,
+    // A job BullMQ ended on its own (stalled too often) still counts in its key's usage if it ran.
+    usage: new GpuAccounting({
+      redis: connection,
+      prefix: config.QUEUE_PREFIX,
+      upstream: "unknown",
+      metrics,
+      logger,
+      retentionSeconds: config.USAGE_RETENTION_DAYS * 86_400,
+      boundMs: 0,
+    }),
   }),
   intervalMs: ms(config.STALLED_INTERVAL_SECONDS),
   logger,

@@ -16,6 +16,10 @@ export interface KeyLimits {
   max_pending: number;
   /** Fair-share weight: a key with weight 2 gets two queue slots for each one of a weight-1 key. */
   priority_weight: number;
+  /** GPU seconds the key may use per UTC day; null or absent: unlimited (issue #19). */
+  gpu_seconds_per_day?: number | null;
+  /** ... per UTC month. */
+  gpu_seconds_per_month?: number | null;
 }
 
 export interface ApiKeyRecord extends KeyLimits {
@@ -28,7 +32,7 @@ export interface ApiKeyRecord extends KeyLimits {
   revoked_at: string | null;
 }
 
-const keyHash = (prefix: string, id: string) => `${prefix}:key:${id}`;
+export const keyHash = (prefix: string, id: string) => `${prefix}:key:${id}`;
 const byHash = (prefix: string, hash: string) => `${prefix}:key-by-hash:${hash}`;
 const allKeys = (prefix: string) => `${prefix}:keys`;
 const activeKeys = (prefix: string) => `${prefix}:keys:active`;
@@ -71,11 +75,13 @@ export async function createApiKey(
     rate_per_minute: input.rate_per_minute,
     max_pending: input.max_pending,
     priority_weight: input.priority_weight,
+    gpu_seconds_per_day: input.gpu_seconds_per_day ?? null,
+    gpu_seconds_per_month: input.gpu_seconds_per_month ?? null,
   };
   const hash = hashApiKey(key);
   const ok = await redis
     .multi()
-    .hset(keyHash(prefix, id), { ...record, revoked_at: "", hash })
+    .hset(keyHash(prefix, id), { ...stored(record), revoked_at: "", hash })
     .set(byHash(prefix, hash), id)
     .sadd(allKeys(prefix), id)
     .sadd(activeKeys(prefix), id)
@@ -83,6 +89,17 @@ export async function createApiKey(
   if (!ok) throw new Error("could not store the API key");
   return { key, record };
 }
+
+/** A hash keeps strings: an unlimited budget (null) is stored as "". */
+function stored(limits: Partial<ApiKeyRecord>): Record<string, string | number> {
+  return Object.fromEntries(
+    Object.entries(limits)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, v === null ? "" : (v as string | number)]),
+  );
+}
+
+const budget = (v: string | undefined) => (v ? Number(v) : null);
 
 function decode(h: Record<string, string>): ApiKeyRecord | null {
   if (!h.id) return null;
@@ -96,6 +113,8 @@ function decode(h: Record<string, string>): ApiKeyRecord | null {
     rate_per_minute: Number(h.rate_per_minute),
     max_pending: Number(h.max_pending),
     priority_weight: Number(h.priority_weight) || 1,
+    gpu_seconds_per_day: budget(h.gpu_seconds_per_day),
+    gpu_seconds_per_month: budget(h.gpu_seconds_per_month),
   };
 }
 
@@ -151,7 +170,7 @@ export async function setApiKeyLimits(
   const record = await getApiKey(redis, prefix, id);
   if (!record) return null;
   const patch = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
-  if (Object.keys(patch).length > 0) await redis.hset(keyHash(prefix, id), patch);
+  if (Object.keys(patch).length > 0) await redis.hset(keyHash(prefix, id), stored(patch));
   return { ...record, ...patch };
 }
 

@@ -36,6 +36,25 @@ export {
 export { forgetJobs } from "./forget-jobs";
 export { getJobSnapshot } from "./get-job-snapshot";
 export {
+  admitDispatch,
+  checkQuota,
+  type DispatchAdmission,
+  type GpuBudget,
+  type QuotaState,
+  quotaExceeded,
+  releaseDispatch,
+} from "./gpu-quota";
+export {
+  type DayUsage,
+  readGpuUsed,
+  readUsage,
+  recordGpuAttempt,
+  recordJobUsage,
+  type UsageCounts,
+  type UsageRecordBase,
+  type UsageTable,
+} from "./gpu-usage";
+export {
   claimIdempotencyKey,
   confirmIdempotencyKey,
   type IdempotencyClaim,
