@@ -21,6 +21,7 @@ import { openaiImagesRouter } from "./routes/openai-images";
 import { sessionRouter } from "./routes/session";
 import { signedImageRouter } from "./routes/signed-image";
 import { upstreamsRouter } from "./routes/upstreams";
+import { usageRouter } from "./routes/usage";
 import { webhooksRouter } from "./routes/webhooks";
 import { OriginCheck } from "./same-origin";
 import { storeAvailable } from "./store-available";
@@ -88,7 +89,14 @@ export function createApp(deps: AppDeps): Express {
   // The site's own origin for browser requests: PUBLIC_URL's scheme when set (see same-origin.ts).
   const origins = new OriginCheck(deps.publicUrl);
   const auth = authenticate(keys, origins);
-  const authenticated = ["/v1/jobs", "/v1/events", "/v1/upstreams", "/v1/admin", "/v1/webhook-secret"];
+  const authenticated = [
+    "/v1/jobs",
+    "/v1/events",
+    "/v1/upstreams",
+    "/v1/admin",
+    "/v1/webhook-secret",
+    "/v1/usage",
+  ];
   app.use(consoleRouter(deps.consoleDir));
   app.use(cookieParser());
   app.use(["/admin"], storeAvailable(deps.redis));
@@ -111,6 +119,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminQueueHistoryRouter(deps));
   app.use(upstreamsRouter(deps));
   app.use(webhooksRouter(deps));
+  app.use(usageRouter(deps));
   app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));
   app.use(
     openaiImagesRouter({

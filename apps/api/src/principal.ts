@@ -19,5 +19,7 @@ export const principalOfKey = (record: ApiKeyRecord): Principal => ({
     rate_per_minute: record.rate_per_minute,
     max_pending: record.max_pending,
     priority_weight: record.priority_weight,
+    gpu_seconds_per_day: record.gpu_seconds_per_day ?? null,
+    gpu_seconds_per_month: record.gpu_seconds_per_month ?? null,
   },
 });

@@ -18,6 +18,17 @@ const limitsSchema = {
   max_pending: z.number().int().min(1).max(1_000_000),
   // Fair-share weight: 2 gets two queue turns per turn of a weight-1 key; 0.25 one per four turns.
   priority_weight: z.number().min(0.01).max(100),
+  // GPU-seconds budgets per UTC day and month (issue #19); null: unlimited.
+  gpu_seconds_per_day: z
+    .number()
+    .positive()
+    .max(366 * 86_400)
+    .nullable(),
+  gpu_seconds_per_month: z
+    .number()
+    .positive()
+    .max(366 * 86_400)
+    .nullable(),
 };
 const createSchema = z.strictObject({
   // Listed to every admin client: one malformed name must not break a strict JSON parser.
@@ -26,11 +37,15 @@ const createSchema = z.strictObject({
   rate_per_minute: limitsSchema.rate_per_minute.optional(),
   max_pending: limitsSchema.max_pending.optional(),
   priority_weight: limitsSchema.priority_weight.optional(),
+  gpu_seconds_per_day: limitsSchema.gpu_seconds_per_day.optional(),
+  gpu_seconds_per_month: limitsSchema.gpu_seconds_per_month.optional(),
 });
 const limitsPatchSchema = z.strictObject({
   rate_per_minute: limitsSchema.rate_per_minute.optional(),
   max_pending: limitsSchema.max_pending.optional(),
   priority_weight: limitsSchema.priority_weight.optional(),
+  gpu_seconds_per_day: limitsSchema.gpu_seconds_per_day.optional(),
+  gpu_seconds_per_month: limitsSchema.gpu_seconds_per_month.optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
