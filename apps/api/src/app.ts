@@ -23,6 +23,7 @@ import { openaiImagesRouter } from "./routes/openai-images";
 import { sessionRouter } from "./routes/session";
 import { signedImageRouter } from "./routes/signed-image";
 import { upstreamsRouter } from "./routes/upstreams";
+import { usageRouter } from "./routes/usage";
 import { webhooksRouter } from "./routes/webhooks";
 import { OriginCheck } from "./same-origin";
 import { storeAvailable } from "./store-available";
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
     "/v1/upstreams",
     "/v1/admin",
     "/v1/webhook-secret",
+    "/v1/usage",
   ];
   app.use(consoleRouter(deps.consoleDir));
   app.use(cookieParser());
@@ -137,6 +139,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminQueueHistoryRouter(deps));
   app.use(upstreamsRouter(deps));
   app.use(webhooksRouter(deps));
+  app.use(usageRouter(deps));
   app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));
   app.use(
     openaiImagesRouter({

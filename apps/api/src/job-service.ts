@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import {
   addJob,
   allowedClasses,
+  checkQuota,
   checkWebhookUrl,
   coerceFormFields,
   confirmIdempotencyKey,
@@ -162,6 +163,8 @@ export class JobService {
     try {
       // Before anything is reserved: a job no upstream can run is refused, not queued to fail later.
       checkAdmission(await readUpstreamStates(redis, prefix), data);
+      // A key whose GPU budget is spent is refused before anything is reserved (issue #19).
+      await checkQuota(redis, prefix, principal, 1);
       reservation = await this.reserve(principal, id, timestamp, data);
       let input: InputImageRef | undefined;
       if (upload) {

@@ -1,9 +1,9 @@
 /**
  * `pnpm keys <command>`: manage API keys directly in Redis (works before any admin key exists).
- *   create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…]
+ *   create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…] [--gpu-day S] [--gpu-month S]
  *   list
  *   revoke ID
- *   set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…]
+ *   set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…] [--gpu-day S|none] [--gpu-month S|none]
  * Add --json for machine-readable output. Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 import { parseArgs } from "node:util";
@@ -19,12 +19,16 @@ import {
   setApiKeyLimits,
 } from "@zimage/core";
 
-const USAGE = `usage: pnpm keys create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N] [--priority-classes C,...]
+const USAGE = `usage: pnpm keys create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N]
+                        [--priority-classes C,...] [--gpu-day S] [--gpu-month S]
        pnpm keys list
        pnpm keys revoke ID
        pnpm keys set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,...]
-options: --json   print JSON
-         --priority-classes interactive,batch   the classes the key may submit (default both; "batch" keeps it off interactive)`;
+                        [--gpu-day S|none] [--gpu-month S|none]
+options: --json        print JSON
+         --priority-classes interactive,batch   the classes the key may submit (default both; "batch" keeps it off interactive)
+         --gpu-day S   GPU-seconds budget per UTC day (none: unlimited, the default)
+         --gpu-month S GPU-seconds budget per UTC month (none: unlimited, the default)`;
 
 function usage(message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
@@ -43,6 +47,8 @@ function parse() {
       "max-pending": { type: "string" },
       weight: { type: "string" },
       "priority-classes": { type: "string" },
+      "gpu-day": { type: "string" },
+      "gpu-month": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -79,18 +85,31 @@ function priorityClasses(raw: string | undefined): PriorityClass[] | undefined {
     usage(`--priority-classes must list ${PRIORITY_CLASSES.join(" and/or ")}, got ${JSON.stringify(raw)}`);
   return classes as PriorityClass[];
 }
+
+/** A GPU-seconds budget: a positive number, or `none` (unlimited). */
+function budget(flag: string, raw: string | undefined): number | null | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === "none") return null;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 366 * 86_400)
+    usage(`--${flag} must be a number of GPU seconds above 0, or none, got ${JSON.stringify(raw)}`);
+  return n;
+}
 const limits = {
   rate_per_minute: positiveInt("rate", values.rate),
   max_pending: positiveInt("max-pending", values["max-pending"]),
   priority_weight: positiveNumber("weight", values.weight),
   priority_classes: priorityClasses(values["priority-classes"]),
+  gpu_seconds_per_day: budget("gpu-day", values["gpu-day"]),
+  gpu_seconds_per_month: budget("gpu-month", values["gpu-month"]),
 };
+const gpu = (v: number | null | undefined) => (v == null ? "none" : `${v}s`);
 
 function show(records: ApiKeyRecord[]) {
   if (values.json) return process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
   for (const r of records) {
     process.stdout.write(
-      `${r.id}  ${r.prefix}…  ${r.role.padEnd(5)}  ${r.revoked_at ? "revoked" : "active "}  rate=${r.rate_per_minute}/min  max_pending=${r.max_pending}  weight=${r.priority_weight}  classes=${(r.priority_classes ?? PRIORITY_CLASSES).join(",")}  ${r.name}\n`,
+      `${r.id}  ${r.prefix}…  ${r.role.padEnd(5)}  ${r.revoked_at ? "revoked" : "active "}  rate=${r.rate_per_minute}/min  max_pending=${r.max_pending}  weight=${r.priority_weight}  classes=${(r.priority_classes ?? PRIORITY_CLASSES).join(",")}  gpu_day=${gpu(r.gpu_seconds_per_day)}  gpu_month=${gpu(r.gpu_seconds_per_month)}  ${r.name}\n`,
     );
   }
 }
@@ -115,6 +134,8 @@ try {
         max_pending: limits.max_pending ?? config.DEFAULT_MAX_PENDING,
         priority_weight: limits.priority_weight ?? 1,
         ...(limits.priority_classes ? { priority_classes: limits.priority_classes } : {}),
+        gpu_seconds_per_day: limits.gpu_seconds_per_day ?? null,
+        gpu_seconds_per_month: limits.gpu_seconds_per_month ?? null,
       });
       if (values.json) process.stdout.write(`${JSON.stringify({ ...record, key }, null, 2)}\n`);
       else

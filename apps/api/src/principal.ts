@@ -20,5 +20,7 @@ export const principalOfKey = (record: ApiKeyRecord): Principal => ({
     max_pending: record.max_pending,
     priority_weight: record.priority_weight,
     ...(record.priority_classes ? { priority_classes: record.priority_classes } : {}),
+    gpu_seconds_per_day: record.gpu_seconds_per_day ?? null,
+    gpu_seconds_per_month: record.gpu_seconds_per_month ?? null,
   },
 });

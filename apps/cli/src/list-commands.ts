@@ -67,7 +67,18 @@ export interface KeyFlags {
   "max-pending"?: string | undefined;
   weight?: string | undefined;
   "priority-classes"?: string | undefined;
+  "gpu-day"?: string | undefined;
+  "gpu-month"?: string | undefined;
   json?: boolean | undefined;
+}
+
+/** A GPU-seconds budget flag: a number above 0, or `none` (unlimited). */
+function budget(flag: string, v: string | undefined): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === "none") return null;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be GPU seconds above 0, or none`);
+  return n;
 }
 
 function limits(f: KeyFlags) {
@@ -76,6 +87,8 @@ function limits(f: KeyFlags) {
     max_pending?: number;
     priority_weight?: number;
     priority_classes?: PriorityClass[];
+    gpu_seconds_per_day?: number | null;
+    gpu_seconds_per_month?: number | null;
   } = {};
   const int = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
@@ -96,8 +109,26 @@ function limits(f: KeyFlags) {
       "--priority-classes must list interactive and/or batch, e.g. --priority-classes batch",
     );
   if (classes) out.priority_classes = classes as PriorityClass[];
+  const day = budget("gpu-day", f["gpu-day"]);
+  const month = budget("gpu-month", f["gpu-month"]);
+  if (day !== undefined) out.gpu_seconds_per_day = day;
+  if (month !== undefined) out.gpu_seconds_per_month = month;
   return out;
 }
+
+const KEY_HEADER = [
+  "ID",
+  "NAME",
+  "ROLE",
+  "PREFIX",
+  "STATE",
+  "RATE/MIN",
+  "MAX PENDING",
+  "WEIGHT",
+  "CLASSES",
+  "GPU/DAY",
+  "GPU/MONTH",
+];
 
 const keyLine = (k: ApiKey) => [
   k.id,
@@ -109,6 +140,8 @@ const keyLine = (k: ApiKey) => [
   String(k.max_pending),
   String(k.priority_weight),
   (k.priority_classes ?? ["interactive", "batch"]).join(","),
+  k.gpu_seconds_per_day == null ? "-" : `${k.gpu_seconds_per_day}s`,
+  k.gpu_seconds_per_month == null ? "-" : `${k.gpu_seconds_per_month}s`,
 ];
 
 export async function keysCommand(client: ZImageGateway, args: string[], flags: KeyFlags): Promise<number> {
@@ -125,12 +158,7 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
     }
     case "list": {
       const keys = await client.keys.list();
-      print(flags.json, keys, () =>
-        table([
-          ["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT", "CLASSES"],
-          ...keys.map(keyLine),
-        ]),
-      );
+      print(flags.json, keys, () => table([KEY_HEADER, ...keys.map(keyLine)]));
       return EXIT.ok;
     }
     case "revoke": {
@@ -144,14 +172,9 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
         throw new UsageError("usage: zimage keys set-limits ID [--rate N] [--max-pending N] [--weight N]");
       const patch = limits(flags);
       if (Object.keys(patch).length === 0)
-        throw new UsageError("give at least one of --rate, --max-pending, --weight, --priority-classes");
+        throw new UsageError("give at least one of --rate, --max-pending, --weight, --gpu-day, --gpu-month");
       const key = await client.keys.setLimits(arg, patch);
-      print(flags.json, key, () =>
-        table([
-          ["ID", "NAME", "ROLE", "PREFIX", "STATE", "RATE/MIN", "MAX PENDING", "WEIGHT", "CLASSES"],
-          keyLine(key),
-        ]),
-      );
+      print(flags.json, key, () => table([KEY_HEADER, keyLine(key)]));
       return EXIT.ok;
     }
     default:

@@ -5,6 +5,7 @@ import { EXIT, UsageError } from "./exit-codes";
 import { runJob } from "./job-commands";
 import { cancelJob, keysCommand, listJobs, showJob } from "./list-commands";
 import { USAGE } from "./usage";
+import { usageCommand } from "./usage-command";
 
 const OPTIONS = {
   size: { type: "string", short: "s" },
@@ -24,6 +25,10 @@ const OPTIONS = {
   rate: { type: "string" },
   "max-pending": { type: "string" },
   weight: { type: "string" },
+  "gpu-day": { type: "string" },
+  "gpu-month": { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
   json: { type: "boolean" },
   url: { type: "string" },
   key: { type: "string" },
@@ -63,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cancelJob(client, rest[0], json);
       case "keys":
         return await keysCommand(client, rest, values);
+      case "usage":
+        return await usageCommand(client, rest, values);
       default:
         throw new UsageError(`unknown command "${command}"; see zimage --help`);
     }

@@ -10,9 +10,12 @@ Usage:
   zimage show ID                          one job
   zimage cancel ID                        cancel a queued or running job
   zimage keys create NAME [--role admin|user] [--rate N] [--max-pending N] [--weight N]
-                          [--priority-classes interactive,batch]
+                          [--priority-classes interactive,batch] [--gpu-day S] [--gpu-month S]
   zimage keys list | revoke ID | set-limits ID [--rate N] [--max-pending N] [--weight N]
-                          [--priority-classes interactive,batch]
+                          [--priority-classes interactive,batch] [--gpu-day S|none] [--gpu-month S|none]
+                                          (budgets: GPU seconds per UTC day/month)
+  zimage usage [ID|all] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                                          GPU usage by UTC day and upstream: yours, or (admin) a key's or all
 
 Job options (generate, edit; batch: defaults for every job):
   -s, --size WxH        both sides divisible by 32 (generate default 1024x1024; edit: the input's, fitted to 128-2048)

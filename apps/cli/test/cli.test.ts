@@ -133,6 +133,32 @@ describe("zimage CLI", () => {
     });
   });
 
+  it("usage prints your GPU usage by UTC day; keys set-limits sets and clears GPU budgets", async () => {
+    const admin = { ZIMAGE_API_KEY: ADMIN };
+    const mine = await zimage(["generate", "billed", "--size", "128x128", "--json"]);
+    expect(mine.code).toBe(0);
+    const today = new Date().toISOString().slice(0, 10);
+    let report: { key: string; totals: { jobs: number; gpu_seconds: number } } | undefined;
+    for (let i = 0; i < 100 && !(report && report.totals.gpu_seconds > 0); i++) {
+      const run = await zimage(["usage", "--json", "--from", today]);
+      expect(run.code).toBe(0);
+      report = JSON.parse(run.stdout);
+    }
+    expect(report?.totals.jobs).toBeGreaterThanOrEqual(1);
+    const text = await zimage(["usage"]);
+    expect(text.stdout).toMatch(new RegExp(`^${today} +\\d+ +\\d+ +[\\d.]+ +gpu0=`, "m"));
+    expect((await zimage(["usage", "all"])).code).toBe(3);
+    expect((await zimage(["usage", "all", "--json"], admin)).stdout).toContain(`"key":"${report!.key}"`);
+    expect((await zimage(["usage", "--from", "yesterday"])).code).toBe(2);
+    const budget = await zimage(["keys", "set-limits", report!.key, "--gpu-day", "3600", "--json"], admin);
+    expect(JSON.parse(budget.stdout)).toMatchObject({
+      gpu_seconds_per_day: 3600,
+      gpu_seconds_per_month: null,
+    });
+    const cleared = await zimage(["keys", "set-limits", report!.key, "--gpu-day", "none", "--json"], admin);
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ gpu_seconds_per_day: null });
+  });
+
   it("exit codes tell a script what went wrong", async () => {
     const usage = await zimage(["generate"]);
     expect(usage.code).toBe(2);

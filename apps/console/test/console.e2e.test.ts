@@ -342,6 +342,48 @@ describe("web console", () => {
     await context.close();
   });
 
+  it("shows an admin GPU usage per key, and sets a key's GPU budgets", async () => {
+    const graceId = otherKey.split("_")[1]!;
+    const id = await cluster.submit({ prompt: "billed to Grace", size: "256x256" }, otherKey);
+    await cluster.waitFor(id, undefined, 60_000, otherKey);
+    // The usage the API reports once this job's GPU time is recorded: what the screen must show.
+    const usage = await waitFor(async () => {
+      const res = await cluster.request("GET", `/v1/usage?key=${graceId}`, { key: ADMIN });
+      const u = (await res.json()) as { totals: { jobs: number; images: number; gpu_seconds: number } };
+      return u.totals.jobs > 0 ? u.totals : null;
+    });
+    const { context, page } = await signedIn(ADMIN);
+    await page.getByRole("link", { name: "Admin" }).click();
+    const row = page.locator(`[data-testid="usage-by-key"] tr[data-key="${graceId}"]`);
+    await row.waitFor();
+    expect(await row.locator("th").textContent()).toBe("Grace (ml)");
+    // Columns after the name: Jobs, Images, GPU time, Budget per day, Budget per month.
+    expect(await row.locator("td").nth(0).textContent()).toBe(String(usage.jobs));
+    expect(await row.locator("td").nth(1).textContent()).toBe(String(usage.images));
+    expect(await row.locator("td").nth(2).textContent()).toBe(`${usage.gpu_seconds.toFixed(1)} s`);
+    expect(await row.locator("td").nth(3).textContent()).toBe("unlimited");
+
+    await page.getByLabel("Key", { exact: true }).selectOption({ label: "Grace (ml)" });
+    await page.getByLabel("GPU seconds per day").fill("7200");
+    await page.getByRole("button", { name: "Set budgets" }).click();
+    await page.getByRole("status").filter({ hasText: "Budgets of Grace (ml) saved." }).waitFor();
+    await expect.poll(() => row.locator("td").nth(3).textContent()).toBe("2.00 h");
+    expect(await row.locator("td").nth(4).textContent()).toBe("unlimited");
+    const keys = (await (await cluster.request("GET", "/v1/admin/keys", { key: ADMIN })).json()) as {
+      data: Array<{ id: string; gpu_seconds_per_day: number | null }>;
+    };
+    expect(keys.data.find((k) => k.id === graceId)?.gpu_seconds_per_day).toBe(7200);
+    await shot(page, "8-admin-usage");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    expect(problemsOf(page)).toEqual([]);
+    // Unlimited again, for the tests after this one.
+    await cluster.request("PATCH", `/v1/admin/keys/${graceId}`, {
+      key: ADMIN,
+      body: { gpu_seconds_per_day: null },
+    });
+    await context.close();
+  });
+
   it("fits a narrow window", async () => {
     const { context, page } = await signedIn(userKey, { width: 360, height: 740 });
     for (const screen of ["create", "jobs", "gallery"]) {

@@ -22,6 +22,8 @@ import { type Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CircuitBreaker } from "./circuit-breaker";
 import { FetchPolicy } from "./fetch-policy";
+import { DEFAULT_USAGE_RETENTION_SECONDS, GpuAccounting } from "./gpu-accounting";
+import { gpuBoundMs } from "./gpu-meter";
 import { IdleUnloader } from "./idle-unloader";
 import { JobEndings } from "./job-endings";
 import { JobLifecycle } from "./job-lifecycle";
@@ -51,6 +53,8 @@ export interface DispatcherOptions {
   maxStalledCount: number;
   /** RESULT_TTL: how long a job's outcome decision and end claim are kept. */
   retentionSeconds: number;
+  /** USAGE_RETENTION_DAYS in seconds (default 400 days): how long GPU usage per key and day is kept. */
+  usageRetentionSeconds?: number;
   metrics: WorkerMetrics;
   webhooks: Queue<DeliveryData>;
   webhookSchedule: number[];
@@ -148,7 +152,17 @@ export class Dispatcher {
       healthIntervalMs: opts.healthIntervalMs,
       pipelineWindow: opts.pipelineWindow,
     });
+    const usage = new GpuAccounting({
+      redis: opts.connection,
+      prefix: opts.prefix,
+      upstream: name,
+      metrics: opts.metrics,
+      logger: this.log,
+      retentionSeconds: opts.usageRetentionSeconds ?? DEFAULT_USAGE_RETENTION_SECONDS,
+      boundMs: gpuBoundMs(opts.timings),
+    });
     const endings = new JobEndings({
+      usage,
       redis: opts.connection,
       prefix: opts.prefix,
       upstream: name,
@@ -173,6 +187,7 @@ export class Dispatcher {
       unloader: this.unloader,
       lease: this.lease,
       endings,
+      usage,
       params: opts.upstream.params,
       onAttemptEnd: (failureCode) =>
         failureCode === null ? this.breaker.success() : this.breaker.failureOf(failureCode),

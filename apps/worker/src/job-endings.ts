@@ -12,6 +12,7 @@ import {
 } from "@zimage/core";
 import type { Job, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import type { GpuAccounting } from "./gpu-accounting";
 import type { WorkerMetrics } from "./metrics";
 
 export interface JobEndingsOptions {
@@ -24,6 +25,8 @@ export interface JobEndingsOptions {
   /** RESULT_TTL: how long the claim on a job's end is kept. */
   retentionSeconds: number;
   logger: Logger;
+  /** GPU usage per key: a job that reached a GPU counts once, with its images (issue #19). */
+  usage?: GpuAccounting;
 }
 
 export type JobEnd = "succeeded" | "failed" | "canceled";
@@ -68,7 +71,10 @@ export class JobEndings {
     // The upstream that ran it (a reconciled end may be another upstream's).
     const upstream = job.returnvalue?.upstream ?? (job.progress as { upstream?: string } | null)?.upstream;
     const labels = { kind: job.data.kind, upstream: upstream ?? this.opts.upstream };
-    const [, first] = await Promise.all([
+    const [, , first] = await Promise.all([
+      // Its own once-only record, not the end claim: the api claims the end of a running job it
+      // cancels, yet that job used the GPU.
+      this.opts.usage?.recordEnd(job, labels.upstream, status === "succeeded"),
       removePending(redis, prefix, job.data.owner, jobId).catch(
         reported(logger, "pending_remove", { jobId }),
       ),

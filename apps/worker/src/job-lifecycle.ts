@@ -18,6 +18,8 @@ import {
 } from "@zimage/core";
 import { type Job, UnrecoverableError } from "bullmq";
 import { DeadlinePassedError } from "./deadline-passed-error";
+import type { GpuAccounting } from "./gpu-accounting";
+import { GpuMeter } from "./gpu-meter";
 import type { IdleUnloader } from "./idle-unloader";
 import type { JobEndings } from "./job-endings";
 import { keepLock } from "./job-lock";
@@ -36,6 +38,8 @@ export interface JobLifecycleOptions
   unloader: IdleUnloader;
   lease: LeaseHolder;
   endings: JobEndings;
+  /** GPU budgets and usage per key (issue #19); absent: neither checked nor recorded. */
+  usage?: GpuAccounting;
   /** The operator's defaults and bounds for this upstream. */
   params?: ProcessDeps["params"];
   /** Each attempt's end, for the circuit breaker: null on success, else the job error code. */
@@ -45,6 +49,12 @@ export interface JobLifecycleOptions
 type AnyJob = Job<JobData, JobResult>;
 /** How long after its own request succeeded a dispatcher may skip the pre-flight checks. */
 const GPU_IDLE_TRUST_MS = 2_000;
+/**
+ * How long a job waits in the queue when its key's other running jobs hold what is left of its GPU
+ * budget (admitDispatch `wait`): about one poll of a running job, so it is taken again soon after
+ * one of them ends, without a backlog of the key's jobs cycling through the dispatchers.
+ */
+const QUOTA_WAIT_MS = 1_000;
 
 /**
  * One job from the moment its dispatcher fetched it to the moment it is out of its hands: the
@@ -98,6 +108,17 @@ export class JobLifecycle {
       opts.logger.error({ jobId: job.id }, "lost the job's lock; another dispatcher may run it"),
     );
     const log = opts.logger.child({ jobId: job.id });
+    // This dispatch's GPU meter, once the job is on its way to the GPU: its time is recorded however
+    // the dispatch ends (in the background, like storing the images: the GPU takes the next job).
+    let admittedAt: GpuMeter | null = null;
+    const recordGpu = () => {
+      if (!admittedAt || !opts.usage) return;
+      const recording = opts.usage
+        .recordAttempt(job, admittedAt)
+        .finally(() => this.finishing.delete(recording));
+      this.finishing.add(recording);
+      admittedAt = null;
+    };
     try {
       // BullMQ's stalled checker marks a job that stalled too often for failure; in manual fetching
       // (ours) it is our task to fail it when it comes back.
@@ -115,6 +136,9 @@ export class JobLifecycle {
         await this.discardCanceled(job, token, cancel);
         return await this.settle(job, lock);
       }
+      if (!(await this.admitted(job, token))) return await this.settle(job, lock);
+      const meter = new GpuMeter();
+      admittedAt = meter;
       if (job.attemptsMade === 0)
         opts.metrics.queueWait.observe({ kind: job.data.kind }, (Date.now() - job.timestamp) / 1000);
       await this.markRunning(job);
@@ -126,6 +150,7 @@ export class JobLifecycle {
       this.gpuIdle = null;
       const deps: ProcessDeps = {
         ...this.processDeps(),
+        gpu: meter,
         gpuKnownIdle,
         leaseTerm: term,
         beforeSend: () => {
@@ -134,7 +159,7 @@ export class JobLifecycle {
           if (pastDeadline(job)) throw new DeadlinePassedError();
         },
       };
-      const answer = await requestImages(job, deps, abort.signal);
+      const answer = await requestImages(job, deps, abort.signal).finally(recordGpu);
       // The GPU answered this dispatcher's request, so it is idle now (see ProcessDeps.gpuKnownIdle).
       if (term !== null && opts.lease.currentTerm === term) this.gpuIdle = { since: performance.now(), term };
       this.inFlight = null;
@@ -145,6 +170,8 @@ export class JobLifecycle {
         .finally(() => this.finishing.delete(finishing));
       this.finishing.add(finishing);
     } catch (err) {
+      // Admitted but the request failed or was never sent: its time (maybe none) is recorded all the same.
+      recordGpu();
       // If even this fails (Redis gone), the job's lock stops with settle and BullMQ's stalled
       // checker hands the job on: it is never left locked and forgotten.
       await this.failAttempt(job, token, err, abort.signal.aborted).catch(
@@ -152,6 +179,28 @@ export class JobLifecycle {
       );
       await this.settle(job, lock);
     }
+  }
+
+  /**
+   * The GPU budget check at dispatch (admitDispatch): false when the job is out of this dispatcher's
+   * hands — failed `quota_exceeded` (through JobEndings, never sent to a GPU) or back in the queue for
+   * a moment while the key's other running jobs hold what is left of its budget.
+   */
+  private async admitted(job: AnyJob, token: string): Promise<boolean> {
+    if (!this.opts.usage) return true;
+    const admission = await this.opts.usage.admit(job);
+    if (admission.action === "admit") return true;
+    if (admission.action === "over") {
+      this.opts.logger.info(
+        { jobId: job.id, ...admission.quota },
+        "job refused at dispatch: GPU budget spent",
+      );
+      const { code, message, details } = admission.error;
+      await this.failFinally(job, token, { code, message, details });
+      return false;
+    }
+    await job.moveToDelayed(Date.now() + QUOTA_WAIT_MS, token);
+    return false;
   }
 
   /** Bookkeeping of a dispatch, sent at once rather than in turn: each round trip idles the GPU. */

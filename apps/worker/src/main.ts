@@ -17,6 +17,7 @@ import { Queue } from "bullmq";
 import { DeadlineSweeper } from "./deadline-sweeper";
 import { Dispatcher } from "./dispatcher";
 import { EndReconciler } from "./end-reconciler";
+import { GpuAccounting } from "./gpu-accounting";
 import { JobEndings } from "./job-endings";
 import { WorkerMetrics } from "./metrics";
 import { ResultSweeper } from "./result-sweeper";
@@ -73,6 +74,7 @@ const dispatchers = config.upstreams.map(
       stalledIntervalMs: ms(config.STALLED_INTERVAL_SECONDS),
       maxStalledCount: config.MAX_STALLED_COUNT,
       retentionSeconds: config.RESULT_TTL,
+      usageRetentionSeconds: config.USAGE_RETENTION_DAYS * 86_400,
       metrics,
       webhooks,
       webhookSchedule: config.webhookSchedule,
@@ -107,6 +109,8 @@ const sweeper = new ResultSweeper({
 sweeper.start();
 
 const jobs = new Queue<JobData, JobResult>(QUEUES.generate, { connection, prefix: config.QUEUE_PREFIX });
+// The endings no dispatcher observes: a job BullMQ ended on its own (stalled too often) and a queued
+// job's deadline. A job that ran still counts in its key's usage.
 const endings = new JobEndings({
   redis: connection,
   prefix: config.QUEUE_PREFIX,
@@ -116,6 +120,15 @@ const endings = new JobEndings({
   webhookSchedule: config.webhookSchedule,
   retentionSeconds: config.RESULT_TTL,
   logger,
+  usage: new GpuAccounting({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    upstream: "unknown",
+    metrics,
+    logger,
+    retentionSeconds: config.USAGE_RETENTION_DAYS * 86_400,
+    boundMs: 0,
+  }),
 });
 const reconciler = new EndReconciler({
   redis: connection,

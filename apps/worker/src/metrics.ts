@@ -43,6 +43,8 @@ export class WorkerMetrics {
   readonly upstreamLoadFailures: Counter<"upstream">;
   readonly webhookDeliveries: Counter<"outcome">;
   readonly webhookAttempt: Histogram<never>;
+  readonly gpuSeconds: Counter<"upstream" | "kind" | "phase">;
+  readonly imagesProduced: Counter<"upstream" | "kind">;
   private readonly sources: UpstreamGaugeSource[] = [];
 
   constructor() {
@@ -80,6 +82,16 @@ export class WorkerMetrics {
     this.upstreamRetries = counter("upstream_retries_total", "Attempts retried, by reason", [
       "upstream",
       "reason",
+    ]);
+    // Usage totals (issue #19): per upstream, never per API key (per-key usage is GET /v1/usage).
+    this.gpuSeconds = counter(
+      "gpu_seconds_total",
+      "GPU time of dispatched jobs as the dispatcher measured it, model load and inference, whatever the outcome",
+      ["upstream", "kind", "phase"],
+    );
+    this.imagesProduced = counter("images_total", "Images delivered by jobs that succeeded", [
+      "upstream",
+      "kind",
     ]);
     this.upstreamUnloads = counter("upstream_unloads_total", "Idle model unloads", ["upstream"]);
     this.webhookDeliveries = counter("webhook_deliveries_total", "Webhook delivery attempts by outcome", [

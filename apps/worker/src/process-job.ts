@@ -17,6 +17,7 @@ import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { DeadlinePassedError } from "./deadline-passed-error";
 import type { PlannedParams } from "./effective-params";
+import type { GpuMeter } from "./gpu-meter";
 import { mapUpstreamFailure, toJobError } from "./job-failure-mapping";
 import { LeaseLostError } from "./lease-holder";
 import { outcomeOf, type WorkerMetrics } from "./metrics";
@@ -59,6 +60,8 @@ export interface ProcessDeps {
   leaseTerm?: number | null;
   /** The operator's defaults and bounds for this upstream (ZIMAGE_UPSTREAMS). */
   params?: UpstreamParamRules | undefined;
+  /** Adds up the GPU time of this dispatch's requests (usage accounting, issue #19). */
+  gpu?: GpuMeter;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -168,6 +171,8 @@ export async function requestImages(
       // Once one of an async edit's tasks has returned an image, its pipeline is loaded: a later
       // task's empty 500 is then no load failure.
       let imagesDone = 0;
+      // False when the lease check refused the request: nothing reached the GPU.
+      let sent = true;
       try {
         ({ response, effective } = await sendToUpstream(
           job.data,
@@ -179,6 +184,7 @@ export async function requestImages(
       } catch (caught) {
         const loadFailure = asLoadFailure(caught, cold && imagesDone === 0);
         const err = loadFailure ?? caught;
+        if (err instanceof LeaseLostError) sent = false;
         // Nothing was sent when the lease check refused, and an abort is ours, not the upstream's.
         if (!signal?.aborted && !(err instanceof LeaseLostError) && !(err instanceof DeadlinePassedError)) {
           const code = mapUpstreamFailure(err, job.data.params.size).failure.code;
@@ -201,6 +207,9 @@ export async function requestImages(
       } finally {
         watch?.stop();
         elapsedMs = Math.round(performance.now() - started);
+        // A success splits like its job's timings (an unseen load counts as inference); a request
+        // that failed before the model was seen loaded spent all its time loading.
+        if (sent) deps.gpu?.add(loadMs ?? (response ? 0 : elapsedMs), elapsedMs);
         await phaseSet;
       }
     }

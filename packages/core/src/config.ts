@@ -97,6 +97,8 @@ export const configSchema = z.object({
   /** A stream whose client has not read for this long (its socket buffer full) is closed. */
   STREAM_WRITE_TIMEOUT_SECONDS: seconds(0.1, 3600).default(30),
   RESULT_TTL: seconds(1, 365 * 86_400).default(7 * 86_400),
+  /** How long GPU usage per key and day is kept (issue #19): what `GET /v1/usage` can still show. */
+  USAGE_RETENTION_DAYS: int(1, 3650).default(400),
   RESULT_URL_TTL_SECONDS: seconds(1, 365 * 86_400).default(86_400),
   RESULT_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SWEEP_INTERVAL_SECONDS: seconds(0.1, 86_400).default(60),

@@ -86,6 +86,7 @@ export {
 export { ResultUrlSigner } from "./result-url-signer";
 export * from "./store";
 export { displayUrl, parseUpstreams, type UpstreamConfig } from "./upstreams";
+export { dayStart, daysBetween, periodEnd, type UsagePeriod, utcDay, utcMonth } from "./usage-period";
 export { forbiddenAddressRange, isPublicAddress } from "./webhook-address";
 export { type EventView, eventView, snapshotAtEvent, withImageUrls } from "./webhook-event-view";
 export { guardedLookup, isSsrfRefusal, SSRF_REFUSED } from "./webhook-guarded-lookup";

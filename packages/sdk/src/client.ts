@@ -15,6 +15,8 @@ import type {
   ListParams,
   Model,
   Upstream,
+  Usage,
+  UsageParams,
 } from "./types.js";
 
 export interface ZImageGatewayOptions {
@@ -270,6 +272,11 @@ export class ZImageGateway {
   /** Each upstream's state (admin). */
   async upstreams(): Promise<Upstream[]> {
     return (await this.http.json<{ data: Upstream[] }>("/v1/upstreams")).data;
+  }
+
+  /** GPU usage by UTC day and upstream: yours, or (admin) another key's or all keys' (`key: "all"`). */
+  usage(params: UsageParams = {}): Promise<Usage> {
+    return this.http.json<Usage>("/v1/usage", { query: { ...params } });
   }
 
   /** The models the upstreams serve. */

@@ -125,6 +125,47 @@ export interface KeyLimits {
   priority_weight: number;
   /** The priority classes the key may submit; a key limited to ["batch"] gets batch by default. */
   priority_classes: PriorityClass[];
+  /** GPU seconds the key may use per UTC day; null: unlimited. */
+  gpu_seconds_per_day: number | null;
+  /** GPU seconds the key may use per UTC month; null: unlimited. */
+  gpu_seconds_per_month: number | null;
+}
+
+/** Jobs that ran on a GPU, the images they delivered, and the GPU time they used (load + inference). */
+export interface UsageFigures {
+  jobs: number;
+  images: number;
+  gpu_seconds: number;
+}
+
+export interface UsageDay extends UsageFigures {
+  /** The UTC day, YYYY-MM-DD. */
+  date: string;
+  upstreams: Record<string, UsageFigures>;
+}
+
+/** `GET /v1/usage`: a key's usage by UTC day and by upstream. */
+export interface Usage {
+  object: "usage";
+  from: string;
+  to: string;
+  /** The key id, or "all". */
+  key: string;
+  totals: UsageFigures;
+  /** Days with usage only, oldest first. */
+  days: UsageDay[];
+  by_upstream: Record<string, UsageFigures>;
+  /** With key "all" (admin): each key with usage in the range, most GPU time first. */
+  by_key?: Array<UsageFigures & { key: string; name: string | null }>;
+}
+
+export interface UsageParams {
+  /** Another key's id, or "all" (admin only). Default: your own key. */
+  key?: string;
+  /** First UTC day, YYYY-MM-DD (default: 29 days before `to`). */
+  from?: string;
+  /** Last UTC day, YYYY-MM-DD (default: today). At most 366 days in all. */
+  to?: string;
 }
 
 export interface ApiKey extends KeyLimits {

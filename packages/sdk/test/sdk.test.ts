@@ -288,3 +288,44 @@ describe("admin", () => {
     expect((await user.models()).map((m) => m.id)).toContain("z-image-turbo");
   });
 });
+
+describe("usage and GPU budgets", () => {
+  it("usage() reports the GPU time a key's jobs used; a spent budget refuses the next submit", async () => {
+    const created = await admin.keys.create({ name: "sdk-usage" });
+    const team = new ZImageGateway({ baseUrl: cluster.apiUrl, apiKey: created.key });
+    const job = await team.waitFor((await team.generate({ prompt: "billed", size: "128x128" })).id);
+    expect(job.status).toBe("succeeded");
+    const billedMs = (job.timings.load_ms ?? 0) + job.timings.inference_ms!;
+    const mine = await waitFor(async () => {
+      const u = await team.usage();
+      return u.totals.jobs === 1 && u.totals.gpu_seconds === billedMs / 1000 ? u : null;
+    });
+    expect(mine).toMatchObject({ object: "usage", key: created.id, totals: { images: 1 } });
+    expect(mine.by_upstream).toEqual({ gpu0: mine.totals });
+    // Another key's usage is refused to a user; an admin reads it, or every key's.
+    await expect(team.usage({ key: "all" })).rejects.toMatchObject({ status: 403, code: "forbidden" });
+    expect((await admin.usage({ key: created.id })).totals).toEqual(mine.totals);
+    const all = await admin.usage({ key: "all" });
+    expect(all.by_key?.find((k) => k.key === created.id)).toEqual({
+      key: created.id,
+      name: "sdk-usage",
+      ...mine.totals,
+    });
+    await expect(team.usage({ from: "2026-13-01" })).rejects.toMatchObject({
+      status: 400,
+      code: "invalid_request",
+    });
+
+    const limited = await admin.keys.setLimits(created.id, { gpu_seconds_per_day: 0.05 });
+    expect(limited).toMatchObject({ gpu_seconds_per_day: 0.05, gpu_seconds_per_month: null });
+    const refused = await team.generate({ prompt: "over budget", size: "128x128" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ZImageApiError);
+    expect(refused).toMatchObject({
+      status: 429,
+      code: "quota_exceeded",
+      details: { period: "day", limit_seconds: 0.05 },
+    });
+    await admin.keys.setLimits(created.id, { gpu_seconds_per_day: null });
+    expect((await team.generate({ prompt: "unlimited again", size: "128x128" })).status).toBe("queued");
+  });
+});

@@ -148,6 +148,76 @@ const limits = {
     description:
       'the priority classes the key may submit (default both); a key limited to ["batch"] gets batch jobs by default and a 403 `priority_not_allowed` when it asks for interactive',
   },
+  gpu_seconds_per_day: {
+    type: ["number", "null"],
+    exclusiveMinimum: 0,
+    maximum: 31622400,
+    description: "GPU-seconds budget per UTC day (model load + inference); null: unlimited",
+  },
+  gpu_seconds_per_month: {
+    type: ["number", "null"],
+    exclusiveMinimum: 0,
+    maximum: 31622400,
+    description: "GPU-seconds budget per UTC month; null: unlimited",
+  },
+};
+
+const usageFigures = {
+  type: "object",
+  required: ["jobs", "images", "gpu_seconds"],
+  properties: {
+    jobs: { type: "integer", description: "jobs that reached a GPU and ended (any outcome)" },
+    images: { type: "integer", description: "images delivered by the jobs that succeeded" },
+    gpu_seconds: {
+      type: "number",
+      description:
+        "GPU time as the dispatchers measured it (model load + inference, every attempt), ms precision",
+    },
+  },
+};
+
+const usageReport = {
+  type: "object",
+  required: ["object", "from", "to", "key", "totals", "days", "by_upstream"],
+  properties: {
+    object: { const: "usage" },
+    from: { type: "string", format: "date" },
+    to: { type: "string", format: "date" },
+    key: { type: "string", description: 'the key id, or "all"' },
+    totals: usageFigures,
+    days: {
+      type: "array",
+      description: "UTC days with usage, oldest first",
+      items: {
+        allOf: [
+          usageFigures,
+          {
+            type: "object",
+            required: ["date", "upstreams"],
+            properties: {
+              date: { type: "string", format: "date" },
+              upstreams: { type: "object", additionalProperties: usageFigures },
+            },
+          },
+        ],
+      },
+    },
+    by_upstream: { type: "object", additionalProperties: usageFigures },
+    by_key: {
+      type: "array",
+      description: "key=all only: each key with usage in the range, most GPU time first",
+      items: {
+        allOf: [
+          usageFigures,
+          {
+            type: "object",
+            required: ["key", "name"],
+            properties: { key: { type: "string" }, name: { type: ["string", "null"] } },
+          },
+        ],
+      },
+    },
+  },
 };
 
 const webhookSecrets = {
@@ -378,7 +448,7 @@ export const openapiDocument = {
             "Neither JSON nor multipart, an unknown Content-Encoding, or a multipart upload with any Content-Encoding (`unsupported_media_type`)",
           ),
           "429": error(
-            "Submit rate or pending-job limit (`rate_limited`, `too_many_pending_jobs`), with Retry-After",
+            "Submit rate or pending-job limit (`rate_limited`, `too_many_pending_jobs`), or the key's GPU budget for the UTC day or month is spent (`quota_exceeded`; `details`: `period`, `limit_seconds`, `used_seconds`, `resets_at`), with Retry-After",
           ),
           ...authErrors,
         },
@@ -682,6 +752,41 @@ export const openapiDocument = {
           "200": jsonBody(listOf(ref("Model")), "Models"),
           "401": openaiError("No, unknown or revoked API key"),
           "503": openaiError("Redis is unreachable"),
+        },
+      },
+    },
+    "/v1/usage": {
+      get: {
+        operationId: "getUsage",
+        summary: "GPU usage by UTC day and upstream: your key's, or (admin) any key's or all keys'",
+        description:
+          "Jobs that reached a GPU, the images they delivered and the GPU seconds they used (model load and inference as the dispatcher measured them, failed and canceled attempts included), by UTC day and by upstream. Days without usage are left out. Usage is kept USAGE_RETENTION_DAYS (default 400).",
+        parameters: [
+          {
+            name: "key",
+            in: "query",
+            description:
+              'An API key id or "all" (admin only; with a per-key breakdown). Default: your own key.',
+            schema: { type: "string", pattern: "^(all|[a-z0-9]{1,64})$" },
+          },
+          {
+            name: "from",
+            in: "query",
+            description: "First UTC day (default: 29 days before `to`)",
+            schema: { type: "string", format: "date" },
+          },
+          {
+            name: "to",
+            in: "query",
+            description: "Last UTC day, included (default: today). At most 366 days from `from`.",
+            schema: { type: "string", format: "date" },
+          },
+        ],
+        responses: {
+          "200": jsonBody(usageReport, "Usage"),
+          "400": error("A malformed date, from after to, a range over 366 days, or an unknown parameter"),
+          "403": error("Another key's usage, asked by a non-admin (`forbidden`)"),
+          ...authErrors,
         },
       },
     },

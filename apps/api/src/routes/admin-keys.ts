@@ -21,6 +21,17 @@ const limitsSchema = {
   priority_weight: z.number().min(0.01).max(100),
   // The priority classes the key may submit (issue #19): ["batch"] keeps a key off the interactive class.
   priority_classes: z.array(z.enum(PRIORITY_CLASSES)).min(1).max(PRIORITY_CLASSES.length),
+  // GPU-seconds budgets per UTC day and month (issue #19); null: unlimited.
+  gpu_seconds_per_day: z
+    .number()
+    .positive()
+    .max(366 * 86_400)
+    .nullable(),
+  gpu_seconds_per_month: z
+    .number()
+    .positive()
+    .max(366 * 86_400)
+    .nullable(),
 };
 const createSchema = z.strictObject({
   // Listed to every admin client: one malformed name must not break a strict JSON parser.
@@ -30,12 +41,16 @@ const createSchema = z.strictObject({
   max_pending: limitsSchema.max_pending.optional(),
   priority_weight: limitsSchema.priority_weight.optional(),
   priority_classes: limitsSchema.priority_classes.optional(),
+  gpu_seconds_per_day: limitsSchema.gpu_seconds_per_day.optional(),
+  gpu_seconds_per_month: limitsSchema.gpu_seconds_per_month.optional(),
 });
 const limitsPatchSchema = z.strictObject({
   rate_per_minute: limitsSchema.rate_per_minute.optional(),
   max_pending: limitsSchema.max_pending.optional(),
   priority_weight: limitsSchema.priority_weight.optional(),
   priority_classes: limitsSchema.priority_classes.optional(),
+  gpu_seconds_per_day: limitsSchema.gpu_seconds_per_day.optional(),
+  gpu_seconds_per_month: limitsSchema.gpu_seconds_per_month.optional(),
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {

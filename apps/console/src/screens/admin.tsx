@@ -5,6 +5,7 @@ import { usePolling } from "../hooks";
 import type { ApiKey, QueuePoint, UpstreamState } from "../types";
 import { breakerText, modeText, paramsText, pipelineText } from "../upstream-format";
 import { QueueChart } from "./queue-chart";
+import { UsageByKey } from "./usage-by-key";
 
 const yesNo = (v: boolean | null) => (v === null ? "unknown" : v ? "yes" : "no");
 const model = (v: boolean | null) => (v === null ? "unknown" : v ? "loaded" : "unloaded");
@@ -85,6 +86,8 @@ export function AdminScreen() {
       <h2>Queue depth, last hour</h2>
       {historyError && <p role="alert">{historyError}</p>}
       {points && <QueueChart points={points} />}
+
+      <UsageByKey />
 
       <Keys />
     </section>

@@ -22,6 +22,10 @@ export interface KeyLimits {
    * to `["batch"]` has its jobs queued as batch by default and is refused an explicit interactive one.
    */
   priority_classes?: PriorityClass[];
+  /** GPU seconds the key may use per UTC day; null or absent: unlimited (issue #19). */
+  gpu_seconds_per_day?: number | null;
+  /** ... per UTC month. */
+  gpu_seconds_per_month?: number | null;
 }
 
 export interface ApiKeyRecord extends KeyLimits {
@@ -34,7 +38,7 @@ export interface ApiKeyRecord extends KeyLimits {
   revoked_at: string | null;
 }
 
-const keyHash = (prefix: string, id: string) => `${prefix}:key:${id}`;
+export const keyHash = (prefix: string, id: string) => `${prefix}:key:${id}`;
 const byHash = (prefix: string, hash: string) => `${prefix}:key-by-hash:${hash}`;
 const allKeys = (prefix: string) => `${prefix}:keys`;
 const activeKeys = (prefix: string) => `${prefix}:keys:active`;
@@ -78,16 +82,13 @@ export async function createApiKey(
     max_pending: input.max_pending,
     priority_weight: input.priority_weight,
     priority_classes: allowedClasses(input.priority_classes),
+    gpu_seconds_per_day: input.gpu_seconds_per_day ?? null,
+    gpu_seconds_per_month: input.gpu_seconds_per_month ?? null,
   };
   const hash = hashApiKey(key);
   const ok = await redis
     .multi()
-    .hset(keyHash(prefix, id), {
-      ...record,
-      priority_classes: record.priority_classes!.join(","),
-      revoked_at: "",
-      hash,
-    })
+    .hset(keyHash(prefix, id), { ...stored(record), revoked_at: "", hash })
     .set(byHash(prefix, hash), id)
     .sadd(allKeys(prefix), id)
     .sadd(activeKeys(prefix), id)
@@ -95,6 +96,20 @@ export async function createApiKey(
   if (!ok) throw new Error("could not store the API key");
   return { key, record };
 }
+
+/**
+ * A hash keeps strings: an unlimited budget (null) is stored as "", the priority classes as a
+ * comma-separated list.
+ */
+function stored(limits: Partial<ApiKeyRecord>): Record<string, string | number> {
+  return Object.fromEntries(
+    Object.entries(limits)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, v === null ? "" : Array.isArray(v) ? v.join(",") : (v as string | number)]),
+  );
+}
+
+const budget = (v: string | undefined) => (v ? Number(v) : null);
 
 function decode(h: Record<string, string>): ApiKeyRecord | null {
   if (!h.id) return null;
@@ -110,6 +125,8 @@ function decode(h: Record<string, string>): ApiKeyRecord | null {
     priority_weight: Number(h.priority_weight) || 1,
     // Keys created before classes existed may use every class.
     priority_classes: allowedClasses(h.priority_classes?.split(",") as PriorityClass[] | undefined),
+    gpu_seconds_per_day: budget(h.gpu_seconds_per_day),
+    gpu_seconds_per_month: budget(h.gpu_seconds_per_month),
   };
 }
 
@@ -175,11 +192,7 @@ export async function setApiKeyLimits(
     Object.entries(numbers).filter(([, v]) => v !== undefined),
   );
   if (priority_classes !== undefined) patch.priority_classes = allowedClasses(priority_classes);
-  const stored = {
-    ...patch,
-    ...(patch.priority_classes ? { priority_classes: patch.priority_classes.join(",") } : {}),
-  };
-  if (Object.keys(stored).length > 0) await redis.hset(keyHash(prefix, id), stored);
+  if (Object.keys(patch).length > 0) await redis.hset(keyHash(prefix, id), stored(patch));
   return { ...record, ...patch };
 }
 

@@ -16,7 +16,6 @@ export {
   setApiKeyLimits,
   tokensEqual,
 } from "./api-keys";
-export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
 export {
   BATCH_INDEX_KEEP,
   type BatchRecord,
@@ -29,6 +28,7 @@ export {
   readBatch,
   touchBatch,
 } from "./batch-records";
+export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
 export {
   type DispatchStats,
   estimateEta,
@@ -54,6 +54,25 @@ export {
 } from "./fair-share";
 export { forgetJobs } from "./forget-jobs";
 export { getJobSnapshot } from "./get-job-snapshot";
+export {
+  admitDispatch,
+  checkQuota,
+  type DispatchAdmission,
+  type GpuBudget,
+  type QuotaState,
+  quotaExceeded,
+  releaseDispatch,
+} from "./gpu-quota";
+export {
+  type DayUsage,
+  readGpuUsed,
+  readUsage,
+  recordGpuAttempt,
+  recordJobUsage,
+  type UsageCounts,
+  type UsageRecordBase,
+  type UsageTable,
+} from "./gpu-usage";
 export {
   claimIdempotencyKey,
   confirmIdempotencyKey,

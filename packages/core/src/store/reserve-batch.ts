@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { BATCH_INDEX_KEEP, batchKeys } from "./batch-records";
 import type { PriorityClass } from "../job-request";
+import { BATCH_INDEX_KEEP, batchKeys } from "./batch-records";
 import { deadlineIndexKey } from "./deadline-index";
 import { CLASS_SPAN, FAIR_SLOT_LUA, fairLastKeyIndex, fairSlotKeys, fairStep } from "./fair-share";
 import { indexKeys } from "./job-index";
@@ -204,5 +204,14 @@ export async function releaseBatch(redis: Redis, prefix: string, r: BatchReserva
     batchKeys.owner(prefix, r.owner),
     deadlineIndexKey(prefix),
   ];
-  await runScript(redis, RELEASE_BATCH, keys.length, ...keys, r.owner, JSON.stringify(r.slots), r.batchId, ...r.ids);
+  await runScript(
+    redis,
+    RELEASE_BATCH,
+    keys.length,
+    ...keys,
+    r.owner,
+    JSON.stringify(r.slots),
+    r.batchId,
+    ...r.ids,
+  );
 }
