@@ -110,7 +110,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(jobsRouter({ ...deps, jobs, jobDeps: deps, metrics }));
   app.use(adminQueueHistoryRouter(deps));
   app.use(upstreamsRouter(deps));
-  app.use(webhooksRouter(deps));
+  app.use(webhooksRouter({ ...deps, onRedelivery: () => metrics.webhookRedeliveries.inc() }));
   app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));
   app.use(
     openaiImagesRouter({

@@ -75,6 +75,7 @@ export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
+export { type Redelivery, redeliverWebhook } from "./redeliver-webhook";
 export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservation } from "./reserve-submit";
 export { findUnannouncedEnds } from "./unannounced-ends";
 export { leaseKey, UpstreamLease } from "./upstream-lease";
@@ -90,6 +91,16 @@ export {
   type UpstreamState,
   updateUpstreamState,
 } from "./upstream-state";
+export {
+  countDeadLetters,
+  DEAD_LETTER_CURSOR,
+  type DeadLetterRef,
+  deadLetterCursor,
+  forgetDeadLetters,
+  listDeadLetters,
+  MAX_DEAD_LETTERS,
+  recordDeadLetter,
+} from "./webhook-dead-letters";
 export { type DeliveryAttempt, listDeliveryAttempts, recordDeliveryAttempt } from "./webhook-deliveries";
 export {
   rotateWebhookSecret,
