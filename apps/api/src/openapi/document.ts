@@ -247,7 +247,6 @@ export const openapiDocument = {
                   "invalid_request_error",
                   "authentication_error",
                   "permission_error",
-                  "not_found_error",
                   "rate_limit_error",
                   "server_error",
                 ],
