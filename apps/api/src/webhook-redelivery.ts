@@ -106,12 +106,13 @@ export async function listDeadLetterDeliveries(
     const gone: string[] = [];
     for (const [i, ref] of refs.entries()) {
       cursor = deadLetterCursor(ref);
+      // The state first: the sender lists a dead letter just before BullMQ marks it failed, so a job
+      // read before its state could still show the last attempt unfinished.
+      const state = await deps.webhooks.getJobState(ref.webhookId);
+      if (state === "unknown") gone.push(ref.webhookId);
+      if (state !== "failed") continue;
       const job = await deps.webhooks.getJob(ref.webhookId);
-      if (!job) {
-        gone.push(ref.webhookId);
-        continue;
-      }
-      if ((await job.getState()) !== "failed") continue;
+      if (!job) continue;
       data.push(entryOf(ref.webhookId, job.data, ref.at, job.attemptsMade, job.failedReason));
       if (data.length === limit) {
         // Entries after this one in the batch are still to come.
