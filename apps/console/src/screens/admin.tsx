@@ -4,6 +4,7 @@ import { dateTime } from "../format";
 import { usePolling } from "../hooks";
 import type { ApiKey, QueuePoint, UpstreamState } from "../types";
 import { breakerText, modeText, paramsText, pipelineText } from "../upstream-format";
+import { DeadLetters } from "./dead-letters";
 import { QueueChart } from "./queue-chart";
 
 const yesNo = (v: boolean | null) => (v === null ? "unknown" : v ? "yes" : "no");
@@ -85,6 +86,8 @@ export function AdminScreen() {
       <h2>Queue depth, last hour</h2>
       {historyError && <p role="alert">{historyError}</p>}
       {points && <QueueChart points={points} />}
+
+      <DeadLetters />
 
       <Keys />
     </section>
