@@ -138,7 +138,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(adminQueueHistoryRouter(deps));
   app.use(upstreamsRouter(deps));
-  app.use(webhooksRouter(deps));
+  app.use(webhooksRouter({ ...deps, onRedelivery: () => metrics.webhookRedeliveries.inc() }));
   app.use(usageRouter(deps));
   app.use(adminKeysRouter({ ...deps, defaults: deps.defaultLimits }));
   app.use(

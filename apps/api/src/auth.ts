@@ -82,11 +82,20 @@ export class KeyResolver {
     return createSession(this.opts.redis, this.opts.prefix, principal, this.opts.adminKey);
   }
 
-  /** The principal of a request's Authorization header; undefined when there is no header. */
-  async fromHeader(header: string | undefined, ip: string): Promise<Principal | null | undefined> {
+  /**
+   * The principal of a request's Authorization header; undefined when there is no header. In open local
+   * mode any bearer key is the local admin (same loopback-only rules as no key): the official OpenAI
+   * SDK, and our own SDK with a stale $ZIMAGE_API_KEY, always send one (issue #19). No key exists then,
+   * so none is looked up and nothing counts toward the per-IP auth-failure block; once a key exists,
+   * open mode is over and every key is checked.
+   */
+  async fromHeader(req: Request, ip: string): Promise<Principal | null | undefined> {
+    const header = req.get("authorization");
     if (!header) return undefined;
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new GatewayError("unauthorized", "the Authorization header must be `Bearer <key>`");
+    const local = await this.openModePrincipal(req);
+    if (local) return local;
     return this.principalFor(token, ip);
   }
 }
@@ -104,7 +113,10 @@ export class KeyResolver {
  */
 export function authenticate(keys: KeyResolver, origins: OriginCheck): RequestHandler {
   return async (req, res, next) => {
-    const principal = await keys.fromHeader(req.get("authorization"), clientIp(req));
+    // Open mode answers a bearer key too: the same refusal of a foreign page's request as without one.
+    if (req.get("authorization") && !SAFE_METHODS.has(req.method) && origins.of(req) === "foreign")
+      return next(foreignOrigin(req, origins));
+    const principal = await keys.fromHeader(req, clientIp(req));
     if (principal === undefined) {
       const fromCookie = await keys.fromSession(req.cookies?.[SESSION_COOKIE]);
       if (fromCookie) {
@@ -124,14 +136,22 @@ export function authenticate(keys: KeyResolver, origins: OriginCheck): RequestHa
       }
       return next(new GatewayError("unauthorized", "send your API key as `Authorization: Bearer <key>`"));
     }
-    if (!principal)
-      return next(new GatewayError("invalid_api_key", "the API key is not valid or has been revoked"));
+    if (!principal) return next(new GatewayError("invalid_api_key", INVALID_KEY_MESSAGE));
     res.locals.principal = principal;
     next();
   };
 }
 
 export const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Also what a newcomer sees who used to send any key in open local mode (issue #19): that ended when
+ * the first key was created (or ADMIN_API_KEY was set), so the message says where a key comes from.
+ */
+const INVALID_KEY_MESSAGE =
+  "the API key is not valid or has been revoked. This gateway has API keys, so every request needs a valid one " +
+  "(open local mode, which accepted any key on a fresh install, ended with the first key): ask an admin for a key, " +
+  "or, as an admin, create one with `zimage keys create NAME`, POST /v1/admin/keys or the console's admin screen";
 
 /** 403 for a browser request from another origin, naming ours (a TLS proxy without PUBLIC_URL shows here). */
 function foreignOrigin(req: Request, origins: OriginCheck): GatewayError {

@@ -1,4 +1,5 @@
 import {
+  countDeadLetters,
   createMetricsRegistry,
   GatewayError,
   METRIC_PREFIX,
@@ -37,6 +38,7 @@ export class ApiMetrics {
   readonly jobsCanceled: Counter<"kind">;
   readonly sseEventsCoalesced: Counter;
   readonly sseClientsStalled: Counter;
+  readonly webhookRedeliveries: Counter;
   private readonly httpDuration: Histogram<"method" | "route" | "status_code">;
 
   constructor(deps: {
@@ -68,6 +70,19 @@ export class ApiMetrics {
       help: "Jobs canceled by their owner",
       labelNames: ["kind"],
       registers: [registry],
+    });
+    this.webhookRedeliveries = new Counter({
+      name: `${METRIC_PREFIX}webhook_redeliveries_total`,
+      help: "Webhook deliveries sent again on request (POST /v1/jobs/:id/deliveries/:event/redeliver)",
+      registers: [registry],
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}webhook_dead_letters`,
+      help: "Webhook deliveries in the dead-letter index (ended unaccepted, within RESULT_TTL), read at scrape time",
+      registers: [registry],
+      async collect() {
+        this.set(await countDeadLetters(deps.redis, deps.prefix));
+      },
     });
     this.registerStreamMetrics(registry, deps);
     this.sseEventsCoalesced = new Counter({

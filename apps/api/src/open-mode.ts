@@ -19,9 +19,13 @@ export function openModeCheck(opts: {
   host: string;
   adminKey?: string | undefined;
 }) {
+  // Once a key exists open mode never comes back, so the answer is remembered: every request that
+  // carries a key asks (auth.ts), and after the first key none needs a Redis call for it.
+  let ended = false;
   return async (): Promise<boolean> => {
-    if (opts.adminKey || !isLoopback(opts.host)) return false;
-    return (await countApiKeys(opts.redis, opts.prefix)) === 0;
+    if (ended || opts.adminKey || !isLoopback(opts.host)) return false;
+    ended = (await countApiKeys(opts.redis, opts.prefix)) > 0;
+    return !ended;
   };
 }
 

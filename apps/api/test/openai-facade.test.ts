@@ -89,6 +89,37 @@ describe("OpenAI-compatible images API", () => {
     expect(models.data.map((m) => m.id)).toContain("z-image-turbo");
   });
 
+  it("retrieves a model in OpenAI's shape, and answers an unknown one with OpenAI's 404", async () => {
+    const model = await client.models.retrieve("z-image-turbo");
+    expect(model).toMatchObject({ id: "z-image-turbo", object: "model", owned_by: "zimage-gateway" });
+    expect(model.created).toEqual(expect.any(Number));
+    const missing = await failure(client.models.retrieve("dall-e-3"));
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect([missing.status, missing.type, missing.code, missing.param]).toEqual([
+      404,
+      "invalid_request_error",
+      "model_not_found",
+      "model",
+    ]);
+    expect(missing.message).toMatch(/dall-e-3/);
+  });
+
+  it("answers an unknown route under the facade in OpenAI's shape", async () => {
+    const res = await fetch(`${cluster.apiUrl}/v1/images/variations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(body.error).toEqual({
+      message: "no route for POST /v1/images/variations",
+      type: "invalid_request_error",
+      code: "not_found",
+      param: null,
+    });
+  });
+
   it("answers bad input with OpenAI's error shape, naming the parameter", async () => {
     const badSize = await failure(client.images.generate({ prompt: "x", size: "1000x1000" as "1024x1024" }));
     expect(badSize.status).toBe(400);
@@ -103,6 +134,20 @@ describe("OpenAI-compatible images API", () => {
 
     const empty = await failure(client.images.generate({ prompt: "   " }));
     expect([empty.status, empty.param]).toEqual([400, "prompt"]);
+
+    // A mask belongs to edits, and the gateway takes none: refused naming it, on generations too.
+    const maskOnGenerate = await failure(
+      client.images.generate({ prompt: "x", mask: "aGVsbG8=" } as OpenAI.ImageGenerateParamsNonStreaming),
+    );
+    expect([maskOnGenerate.status, maskOnGenerate.type, maskOnGenerate.param]).toEqual([
+      400,
+      "invalid_request_error",
+      "mask",
+    ]);
+    const unknownField = await failure(
+      client.images.generate({ prompt: "x", colour: "red" } as OpenAI.ImageGenerateParamsNonStreaming),
+    );
+    expect([unknownField.status, unknownField.param]).toEqual([400, "colour"]);
 
     const streaming = await failure(
       client.images.generate({ prompt: "x", stream: true }) as Promise<unknown>,
@@ -135,6 +180,9 @@ describe("OpenAI-compatible images API", () => {
       "invalid_api_key",
       "authentication_error",
     ]);
+    // Keys exist here, so open local mode (any key) is over: the message says where a key comes from.
+    expect(unauthorized.message).toMatch(/open local mode.*ended/);
+    expect(unauthorized.message).toMatch(/zimage keys create/);
   });
 
   it("reports a job that fails on the GPU as an error that the client does not retry", async () => {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ZImageApiError, ZImageGateway } from "@zimage/sdk";
 import { runBatch } from "./batch-command";
+import { listDeadLetters, redeliver, showDeliveries } from "./delivery-commands";
 import { EXIT, UsageError } from "./exit-codes";
 import { runJob } from "./job-commands";
 import { cancelJob, keysCommand, listJobs, showJob } from "./list-commands";
@@ -66,6 +67,12 @@ export async function main(argv: string[]): Promise<number> {
         return await showJob(client, rest[0], json);
       case "cancel":
         return await cancelJob(client, rest[0], json);
+      case "deliveries":
+        return await showDeliveries(client, rest[0], json);
+      case "redeliver":
+        return await redeliver(client, rest, json);
+      case "dead-letters":
+        return await listDeadLetters(client, values);
       case "keys":
         return await keysCommand(client, rest, values);
       case "usage":

@@ -9,6 +9,9 @@ Usage:
   zimage jobs [--status S] [--limit N]    your jobs, newest first
   zimage show ID                          one job
   zimage cancel ID                        cancel a queued or running job
+  zimage deliveries ID                    a job's webhook delivery attempts
+  zimage redeliver ID EVENT               send a finished webhook delivery again (same webhook-id)
+  zimage dead-letters [--limit N]         deliveries that ended unaccepted (admin)
   zimage keys create NAME [--role admin|user] [--rate N] [--max-pending N] [--weight N]
                           [--priority-classes interactive,batch] [--gpu-day S] [--gpu-month S]
   zimage keys list | revoke ID | set-limits ID [--rate N] [--max-pending N] [--weight N]

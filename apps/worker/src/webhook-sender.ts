@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   buildJobView,
   type DeliveryData,
+  forgetDeadLetters,
   getJobSnapshot,
   type HostResolver,
   type JobView,
@@ -9,6 +10,7 @@ import {
   QUEUES,
   type ResultUrlSigner,
   readCancel,
+  recordDeadLetter,
   recordDeliveryAttempt,
   reported,
   type WebhookUrlPolicy,
@@ -58,7 +60,7 @@ export function retryDelayMs(scheduleSeconds: number[], attempt: number, webhook
 /**
  * Delivers webhooks from the `webhooks` queue: Standard Webhooks signatures with the owner's secret,
  * the public job view as `data`, retries on network errors, timeouts, 5xx, 408 and 429 along
- * WEBHOOK_RETRY_SCHEDULE (24 h and more by default); any other 4xx ends the delivery. Each attempt is
+ * WEBHOOK_RETRY_SCHEDULE (about 27.7 h by default); any other 4xx ends the delivery. Each attempt is
  * `attemptWebhook`: the SSRF guard again, and a connection only to an address the guard allows.
  */
 export class WebhookSender {
@@ -146,9 +148,11 @@ export class WebhookSender {
         error,
         duration_ms: durationMs,
         next_retry_at: retrying ? new Date(Date.now() + delay).toISOString() : null,
+        redelivery: d.redelivery ?? 0,
       },
       this.opts.retentionSeconds,
     ).catch(reported(this.opts.logger, "webhook_attempt_record", { jobId: d.jobId, webhookId }));
+    await this.updateDeadLetters(webhookId, d, succeeded || retrying);
     this.opts.metrics.webhookAttempt.observe(durationMs / 1000);
     this.opts.metrics.webhookDeliveries.inc({
       outcome: succeeded ? "delivered" : retrying ? "retrying" : "failed",
@@ -161,6 +165,22 @@ export class WebhookSender {
     );
     if (final) throw new UnrecoverableError(error);
     throw new Error(error);
+  }
+
+  /**
+   * A delivery that ends unaccepted joins the admins' dead-letter list; a redelivered one leaves it as
+   * soon as it is retrying or accepted (a first send was never on it). Written before BullMQ moves the
+   * job to `failed`, so the list never misses a dead letter; readers skip an entry whose delivery is
+   * not (yet, or any more) failed.
+   */
+  private async updateDeadLetters(webhookId: string, d: DeliveryData, alive: boolean): Promise<void> {
+    const { connection, prefix, logger } = this.opts;
+    const update = alive
+      ? d.redelivery
+        ? forgetDeadLetters(connection, prefix, [webhookId])
+        : undefined
+      : recordDeadLetter(connection, prefix, webhookId, Date.now(), this.opts.retentionSeconds);
+    await update?.catch(reported(logger, "webhook_dead_letter_record", { jobId: d.jobId, webhookId }));
   }
 
   /** The body and the Standard Webhooks headers, signed with each of the owner's current secrets. */

@@ -17,6 +17,8 @@ export interface DeliveryData {
    * the event: the sender then builds the view at delivery, as those versions did.
    */
   view?: EventView;
+  /** How many times this delivery was sent again on request (`POST …/redeliver`); absent: never. */
+  redelivery?: number;
 }
 
 /** Attempts for a schedule of retry delays: the first try plus one per delay. */

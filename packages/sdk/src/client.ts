@@ -6,6 +6,7 @@ import { backoffMs, sleep } from "./retry.js";
 import { Transport } from "./transport.js";
 import type {
   ApiKey,
+  DeadLetterPage,
   DeliveryAttempt,
   EditParams,
   GenerateParams,
@@ -14,9 +15,11 @@ import type {
   KeyLimits,
   ListParams,
   Model,
+  Redelivery,
   Upstream,
   Usage,
   UsageParams,
+  WebhookEvent,
 } from "./types.js";
 
 export interface ZImageGatewayOptions {
@@ -257,6 +260,25 @@ export class ZImageGateway {
     return (
       await this.http.json<{ data: DeliveryAttempt[] }>(`/v1/jobs/${encodeURIComponent(id)}/deliveries`)
     ).data;
+  }
+
+  /**
+   * Sends a finished webhook delivery of `event` again, with the same webhook-id and payload, signed
+   * with your current secret (`409 delivery_pending` while it is still queued or retrying).
+   */
+  async redeliver(jobId: string, event: WebhookEvent): Promise<Redelivery> {
+    return this.http.json<Redelivery>(
+      `/v1/jobs/${encodeURIComponent(jobId)}/deliveries/${encodeURIComponent(event)}/redeliver`,
+      { method: "POST" },
+    );
+  }
+
+  /** Deliveries that ended unaccepted, newest first (admin); pass `next_cursor` for the next page. */
+  async deadLetters(opts: { limit?: number; cursor?: string } = {}): Promise<DeadLetterPage> {
+    const q = new URLSearchParams({ state: "exhausted" });
+    if (opts.limit !== undefined) q.set("limit", String(opts.limit));
+    if (opts.cursor) q.set("cursor", opts.cursor);
+    return this.http.json<DeadLetterPage>(`/v1/admin/deliveries?${q}`);
   }
 
   /** Your webhook signing secret (`whsec_…`), for `verifyWebhook`. */

@@ -255,6 +255,43 @@ export interface DeliveryAttempt {
   duration_ms: number;
   /** When the next attempt is due, or null when this one ended the delivery. */
   next_retry_at: string | null;
+  /** 0 for the delivery as first sent; n for its n-th redelivery (whose attempts count from 1 again). */
+  redelivery: number;
+}
+
+/** The answer to `redeliver`: the delivery is queued again, with the same webhook-id. */
+export interface Redelivery {
+  object: "webhook.redelivery";
+  webhook_id: string;
+  job_id: string;
+  event: WebhookEvent;
+  redelivery: number;
+  /** How it had ended: retries used up (or ended by a 4xx / the SSRF guard), or accepted. */
+  previous_state: "exhausted" | "delivered";
+}
+
+/** A delivery that ended unaccepted, as the admins' dead-letter view lists it. */
+export interface DeadLetter {
+  object: "webhook.delivery";
+  webhook_id: string;
+  job_id: string;
+  event: WebhookEvent;
+  /** The API key id that owns the job. */
+  owner: string;
+  url: string;
+  state: "exhausted";
+  ended_at: string;
+  /** Attempts of its last run (the first send, or its latest redelivery). */
+  attempts: number;
+  redelivery: number;
+  error: string | null;
+}
+
+export interface DeadLetterPage {
+  object: "list";
+  data: DeadLetter[];
+  next_cursor: string | null;
+  has_more: boolean;
 }
 
 /** The body of a webhook delivery, once its signature is verified. */

@@ -1,10 +1,11 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { JobView, UpstreamState } from "@zimage/core";
+import type { DeliveryAttempt as CoreDeliveryAttempt, JobView, UpstreamState } from "@zimage/core";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
-import { makePng, pngSize, waitFor } from "@zimage/testkit";
+import { freePort, makePng, pngSize, waitFor } from "@zimage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type DeliveryAttempt,
   type Job,
   type Upstream,
   verifyWebhook,
@@ -17,6 +18,8 @@ import {
 // The SDK's Job is written by hand for a dependency-free package; these fail to compile if it drifts.
 export const toCore = (job: Job): JobView => job;
 export const toSdk = (view: JobView): Job => view;
+export const attemptToCore = (a: DeliveryAttempt): CoreDeliveryAttempt => a;
+export const attemptToSdk = (a: CoreDeliveryAttempt): DeliveryAttempt => a;
 // Upstream keeps an index signature for fields added later, so only this direction is checked.
 export const upstreamToCore = (u: Upstream): UpstreamState => u;
 
@@ -232,6 +235,43 @@ describe("webhooks", () => {
     const rotated = await user.rotateWebhookSecret();
     expect(rotated).not.toBe(secret);
     expect(() => verifyWebhook(delivery.body, headers, rotated)).toThrow(ZImageWebhookError);
+  });
+});
+
+describe("webhook redelivery", () => {
+  it("lists an exhausted delivery among the dead letters and redelivers it", async () => {
+    // Nothing listens there: every attempt is refused, and the delivery ends after its three tries.
+    const url = `http://127.0.0.1:${await freePort()}/hook`;
+    const job = await user.generate({ prompt: "nobody home", size: "128x128", webhook: { url } });
+    const letter = await waitFor(
+      async () => (await admin.deadLetters({ limit: 100 })).data.find((d) => d.job_id === job.id) ?? null,
+      { timeoutMs: 30_000, what: "the dead letter" },
+    );
+    expect([letter.webhook_id, letter.event, letter.attempts, letter.error]).toEqual([
+      `${job.id}-succeeded`,
+      "succeeded",
+      3,
+      expect.stringMatching(/ECONNREFUSED/),
+    ]);
+    expect(await user.deadLetters().catch((e: unknown) => e)).toMatchObject({ status: 403 });
+    const redelivery = await user.redeliver(job.id, "succeeded");
+    expect(redelivery).toEqual({
+      object: "webhook.redelivery",
+      webhook_id: `${job.id}-succeeded`,
+      job_id: job.id,
+      event: "succeeded",
+      redelivery: 1,
+      previous_state: "exhausted",
+    });
+    const attempts = await waitFor(async () => {
+      const list = await user.deliveries(job.id);
+      return list.some((a) => a.redelivery === 1) ? list : null;
+    });
+    expect(new Set(attempts.map((a) => a.webhook_id))).toEqual(new Set([`${job.id}-succeeded`]));
+    expect(await user.redeliver(job.id, "queued").catch((e: unknown) => e)).toMatchObject({
+      status: 404,
+      code: "delivery_not_found",
+    });
   });
 });
 

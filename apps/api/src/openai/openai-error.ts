@@ -16,7 +16,8 @@ export const wantsOpenAIErrors = (res: Response) => res.locals.errorShape === "o
 function typeFor(status: number): string {
   if (status === 401) return "authentication_error";
   if (status === 403) return "permission_error";
-  if (status === 404) return "not_found_error";
+  // OpenAI answers an unknown model or route as a request error too.
+  if (status === 404) return "invalid_request_error";
   if (status === 429) return "rate_limit_error";
   if (status >= 500) return "server_error";
   return "invalid_request_error";

@@ -7,7 +7,7 @@ describe("nativeParams", () => {
     for (const param of ["priority", "cancel_after"]) {
       let caught: unknown;
       try {
-        nativeParams({ prompt: "x", [param]: param === "priority" ? "batch" : 60 });
+        nativeParams({ prompt: "x", [param]: param === "priority" ? "batch" : 60 }, "generate");
       } catch (err) {
         caught = err;
       }

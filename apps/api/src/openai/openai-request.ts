@@ -1,4 +1,4 @@
-import { GatewayError } from "@zimage/core";
+import { editRequestSchema, GatewayError, generateRequestSchema } from "@zimage/core";
 
 /**
  * OpenAI Images API fields the gateway accepts and does not act on: every upstream serves the same
@@ -19,12 +19,20 @@ const ACCEPTED_AND_IGNORED = new Set([
 const unsupported = (param: string, message: string) =>
   new GatewayError("invalid_request", message, { param });
 
+/** The fields each endpoint's native schema knows; anything else is refused here, by name. */
+const KNOWN = {
+  generate: new Set(Object.keys(generateRequestSchema.shape)),
+  edit: new Set(Object.keys(editRequestSchema.shape)),
+};
+
 /**
  * An OpenAI request body (JSON, or multipart fields as strings) as the native job request: ignored
  * fields are dropped, fields the gateway cannot honour are refused with the parameter named, and
  * everything else is left for the native schema to validate, so both APIs share one set of rules.
+ * An unknown field is refused here rather than by the strict schema, whose issue names no field
+ * (the body), so that OpenAI's `param` names it (`mask` on a generation, issue #19).
  */
-export function nativeParams(body: unknown): Record<string, unknown> {
+export function nativeParams(body: unknown, endpoint: "generate" | "edit"): Record<string, unknown> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new GatewayError("invalid_request", "the request body must be a JSON object");
   }
@@ -52,6 +60,15 @@ export function nativeParams(body: unknown): Record<string, unknown> {
   for (const param of ["priority", "cancel_after"] as const) {
     if (out[param] !== undefined)
       throw unsupported(param, `${param} is a field of the native API (POST /v1/jobs), not of this endpoint`);
+  }
+  const unknown = Object.keys(out).find(
+    (key) => !KNOWN[endpoint].has(key) && !["stream", "partial_images", "output_format"].includes(key),
+  );
+  if (unknown === "mask") {
+    throw unsupported("mask", "masks are not supported: the Z-Image server edits the whole image");
+  }
+  if (unknown !== undefined) {
+    throw unsupported(unknown, `unknown parameter ${JSON.stringify(unknown)} for this endpoint`);
   }
   delete out.stream;
   delete out.partial_images;

@@ -327,7 +327,6 @@ export const openapiDocument = {
                   "invalid_request_error",
                   "authentication_error",
                   "permission_error",
-                  "not_found_error",
                   "rate_limit_error",
                   "server_error",
                 ],
@@ -665,12 +664,115 @@ export const openapiDocument = {
                 error: { type: ["string", "null"] },
                 duration_ms: { type: "integer" },
                 next_retry_at: { type: ["string", "null"], format: "date-time" },
+                redelivery: {
+                  type: "integer",
+                  minimum: 0,
+                  description:
+                    "0 for the first send; n for the n-th redelivery, whose attempts count from 1 again",
+                },
               },
             }),
             "Attempts, oldest first",
           ),
           "404": error("No such job, or not yours"),
           ...authErrors,
+        },
+      },
+    },
+    "/v1/jobs/{id}/deliveries/{event}/redeliver": {
+      post: {
+        operationId: "redeliverWebhook",
+        summary: "Send a finished webhook delivery again, with the same webhook-id (owner or admin)",
+        description:
+          "The delivery of `event` is queued again as the same delivery: the same `webhook-id` and the same `data` as first sent, signed with the owner's current secrets, its URL checked by the SSRF guard again, with the whole WEBHOOK_RETRY_SCHEDULE. A delivery the receiver accepted may be sent again too; a receiver that de-duplicates on `webhook-id` keeps the first. Its attempts are appended to the job's deliveries with `redelivery` n.",
+        parameters: [
+          idParam,
+          {
+            name: "event",
+            in: "path",
+            required: true,
+            description: "As in `webhook.events`; `job.` in front (the payload's `type`) is accepted",
+            schema: { type: "string", pattern: "^(job\\.)?(queued|running|succeeded|failed|canceled)$" },
+          },
+        ],
+        responses: {
+          "202": jsonBody(
+            {
+              type: "object",
+              required: ["object", "webhook_id", "job_id", "event", "redelivery", "previous_state"],
+              properties: {
+                object: { const: "webhook.redelivery" },
+                webhook_id: { type: "string" },
+                job_id: { type: "string" },
+                event: { enum: ["queued", "running", "succeeded", "failed", "canceled"] },
+                redelivery: { type: "integer", minimum: 1 },
+                previous_state: { enum: ["exhausted", "delivered"] },
+              },
+            },
+            "Queued again",
+          ),
+          "400": error(
+            "Not an event (`invalid_request`), or the URL is now refused by the SSRF guard (`webhook_url_forbidden`)",
+          ),
+          "404": error(
+            "No such job, or not yours (`job_not_found`); no delivery of that event, or one older than 7 days (`delivery_not_found`)",
+          ),
+          "409": error("The delivery is still queued, retrying or being sent (`delivery_pending`)"),
+          "410": error("The job was deleted (`job_gone`)"),
+          ...authErrors,
+        },
+      },
+    },
+    "/v1/admin/deliveries": {
+      get: {
+        operationId: "listDeadLetters",
+        summary: "Webhook deliveries that ended unaccepted, newest first (admin)",
+        description:
+          "The dead letters: deliveries whose retries ran out, or that a 4xx answer or the SSRF guard ended. Entries leave after RESULT_TTL (at most 10,000 are kept) and when redelivered.",
+        parameters: [
+          { name: "state", in: "query", schema: { const: "exhausted", default: "exhausted" } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+          {
+            name: "cursor",
+            in: "query",
+            schema: { type: "string" },
+            description: "`next_cursor` of the page before",
+          },
+        ],
+        responses: {
+          "200": jsonBody(
+            {
+              type: "object",
+              required: ["object", "data", "next_cursor", "has_more"],
+              properties: {
+                object: { const: "list" },
+                data: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      object: { const: "webhook.delivery" },
+                      webhook_id: { type: "string" },
+                      job_id: { type: "string" },
+                      event: { type: "string" },
+                      owner: { type: "string", description: "The id of the API key that owns the job" },
+                      url: { type: "string" },
+                      state: { const: "exhausted" },
+                      ended_at: { type: "string", format: "date-time" },
+                      attempts: { type: "integer" },
+                      redelivery: { type: "integer" },
+                      error: { type: ["string", "null"] },
+                    },
+                  },
+                },
+                next_cursor: { type: ["string", "null"] },
+                has_more: { type: "boolean" },
+              },
+            },
+            "Dead letters, newest first",
+          ),
+          "400": error("Invalid query"),
+          ...adminErrors,
         },
       },
     },
@@ -787,6 +889,20 @@ export const openapiDocument = {
           "400": error("A malformed date, from after to, a range over 366 days, or an unknown parameter"),
           "403": error("Another key's usage, asked by a non-admin (`forbidden`)"),
           ...authErrors,
+        },
+      },
+    },
+    "/v1/models/{id}": {
+      get: {
+        operationId: "openaiModel",
+        tags: ["OpenAI-compatible"],
+        summary: "One model, as `GET /v1/models` lists it (`models.retrieve(id)`)",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": jsonBody(ref("Model"), "The model"),
+          "404": openaiError("No upstream serves this model (`model_not_found`, param `model`)"),
+          "401": openaiError("No, unknown or revoked API key"),
+          "503": openaiError("Redis is unreachable"),
         },
       },
     },

@@ -105,12 +105,10 @@ export function adminUiRouter(deps: {
   const sessionPrincipal = async (req: Request): Promise<Principal | null> => {
     // A malformed header, or an address blocked for too many bad keys, just means "not signed in by
     // header": the session cookie may still sign the caller in. Anything else (Redis) is a 5xx.
-    const fromHeader = await deps.keys
-      .fromHeader(req.get("authorization"), clientIp(req))
-      .catch((err: unknown) => {
-        if (err instanceof GatewayError) return undefined;
-        throw err;
-      });
+    const fromHeader = await deps.keys.fromHeader(req, clientIp(req)).catch((err: unknown) => {
+      if (err instanceof GatewayError) return undefined;
+      throw err;
+    });
     if (fromHeader) return fromHeader;
     const fromCookie = await deps.keys.fromSession(req.cookies?.[SESSION_COOKIE]);
     if (fromCookie) return fromCookie;

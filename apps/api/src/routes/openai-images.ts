@@ -31,7 +31,8 @@ export interface OpenAIImagesOptions {
   streams: StreamSlots;
 }
 
-const PATHS = ["/v1/images/generations", "/v1/images/edits", "/v1/models"];
+/** Everything under these answers in OpenAI's error shape, an unknown route included. */
+const PATHS = ["/v1/images", "/v1/models"];
 
 /**
  * The OpenAI-compatible facade: the Images API's generations and edits, queued as ordinary jobs
@@ -99,7 +100,9 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
     requireType("application/json", "send the request as application/json"),
     json,
     async (req, res) => {
-      await answer(req, res, () => opts.jobs.submitGenerate(nativeParams(req.body), submitOptions(req, res)));
+      await answer(req, res, () =>
+        opts.jobs.submitGenerate(nativeParams(req.body, "generate"), submitOptions(req, res)),
+      );
     },
   );
 
@@ -108,13 +111,30 @@ export function openaiImagesRouter(opts: OpenAIImagesOptions): Router {
     requireType("multipart/form-data", "send the request as multipart/form-data with the image file"),
     upload,
     async (req, res) => {
-      const fields = nativeParams({ ...(req.body ?? {}) });
+      const fields = nativeParams({ ...(req.body ?? {}) }, "edit");
       await answer(req, res, () => opts.jobs.submitEdit(fields, req.file, submitOptions(req, res)));
     },
   );
 
   router.get("/v1/models", async (_req, res) => {
     res.json({ object: "list", data: listModels(await readUpstreamStates(opts.redis, opts.prefix)) });
+  });
+
+  // OpenAI's `models.retrieve(id)`: the entry `GET /v1/models` lists, or OpenAI's 404 for a model no
+  // upstream serves.
+  router.get("/v1/models/:id", async (req, res) => {
+    const id = req.params.id;
+    const model = listModels(await readUpstreamStates(opts.redis, opts.prefix)).find((m) => m.id === id);
+    if (!model) {
+      throw new GatewayError("model_not_found", `the model ${JSON.stringify(id)} does not exist`, {
+        param: "model",
+      });
+    }
+    res.json(model);
+  });
+
+  router.use(PATHS, (req: Request) => {
+    throw new GatewayError("not_found", `no route for ${req.method} ${req.originalUrl.split("?")[0]}`);
   });
 
   // Once a job exists, an OpenAI client must not retry on its own: that would queue the work twice.

@@ -4,6 +4,7 @@ import { dateTime } from "../format";
 import { usePolling } from "../hooks";
 import type { ApiKey, QueuePoint, UpstreamState } from "../types";
 import { breakerText, modeText, paramsText, pipelineText } from "../upstream-format";
+import { DeadLetters } from "./dead-letters";
 import { QueueChart } from "./queue-chart";
 import { UsageByKey } from "./usage-by-key";
 
@@ -88,6 +89,7 @@ export function AdminScreen() {
       {points && <QueueChart points={points} />}
 
       <UsageByKey />
+      <DeadLetters />
 
       <Keys />
     </section>

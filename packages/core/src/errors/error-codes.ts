@@ -20,6 +20,10 @@ export const ERROR_CODES = {
   job_not_found: 404,
   batch_not_found: 404,
   image_not_found: 404,
+  /** The job has no delivery of that webhook event (it never asked for it, or the delivery expired). */
+  delivery_not_found: 404,
+  /** The OpenAI-compatible `GET /v1/models/:id` names a model no upstream serves. */
+  model_not_found: 404,
   method_not_allowed: 405,
   job_not_finished: 409,
   job_not_cancelable: 409,
@@ -30,6 +34,8 @@ export const ERROR_CODES = {
   idempotency_key_in_use: 409,
   /** No upstream can run the job's kind: each was discovered (or pinned) without it (issue #15). */
   capability_unavailable: 409,
+  /** A redelivery was asked for a webhook delivery that is still queued, retrying or being sent. */
+  delivery_pending: 409,
   job_gone: 410,
   payload_too_large: 413,
   unsupported_media_type: 415,

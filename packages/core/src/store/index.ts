@@ -115,6 +115,7 @@ export { isQueueIdle } from "./queue-idle";
 export { queuePosition } from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
+export { type Redelivery, redeliverWebhook } from "./redeliver-webhook";
 export {
   type BatchJobSlot,
   type BatchReservation,
@@ -137,6 +138,16 @@ export {
   type UpstreamState,
   updateUpstreamState,
 } from "./upstream-state";
+export {
+  countDeadLetters,
+  DEAD_LETTER_CURSOR,
+  type DeadLetterRef,
+  deadLetterCursor,
+  forgetDeadLetters,
+  listDeadLetters,
+  MAX_DEAD_LETTERS,
+  recordDeadLetter,
+} from "./webhook-dead-letters";
 export { type DeliveryAttempt, listDeliveryAttempts, recordDeliveryAttempt } from "./webhook-deliveries";
 export {
   rotateWebhookSecret,

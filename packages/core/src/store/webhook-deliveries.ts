@@ -12,6 +12,8 @@ export interface DeliveryAttempt {
   duration_ms: number;
   /** When the next attempt is due, or null when this one ended the delivery. */
   next_retry_at: string | null;
+  /** 0 for the delivery as first sent; n for its n-th redelivery, whose attempts count from 1 again. */
+  redelivery: number;
 }
 
 const key = (prefix: string, jobId: string) => `${prefix}:job:${jobId}:deliveries`;
@@ -36,5 +38,9 @@ export async function listDeliveryAttempts(
   prefix: string,
   jobId: string,
 ): Promise<DeliveryAttempt[]> {
-  return (await redis.lrange(key(prefix, jobId), 0, -1)).map((s) => JSON.parse(s) as DeliveryAttempt);
+  // Attempts recorded before redeliveries existed carry no `redelivery`: they were first sends.
+  return (await redis.lrange(key(prefix, jobId), 0, -1)).map((s) => ({
+    redelivery: 0,
+    ...(JSON.parse(s) as Omit<DeliveryAttempt, "redelivery">),
+  }));
 }
