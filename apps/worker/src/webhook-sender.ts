@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import {
   buildJobView,
+  readJobPlace,
   cancelRequestedAt,
   type DeliveryData,
   getJobSnapshot,
@@ -110,7 +111,16 @@ export class WebhookSender {
     if (snapshot?.state === "active") {
       snapshot.cancelRequestedAt = await cancelRequestedAt(this.opts.connection, this.opts.prefix, id);
     }
-    return snapshot ? buildJobView(snapshot, { imageUrl, queuePosition: null, etaSeconds: null }) : null;
+    if (!snapshot) return null;
+    const { queuePosition, etaSeconds } = await readJobPlace(
+      { redis: this.opts.connection, prefix: this.opts.prefix, queue: this.opts.jobs },
+      snapshot,
+    );
+    // A queued job always has a position; one taken since its state was read was the next one.
+    const position = snapshot.state === "waiting" || snapshot.state === "prioritized" || snapshot.state === "delayed"
+      ? (queuePosition ?? 1)
+      : null;
+    return buildJobView(snapshot, { imageUrl, queuePosition: position, etaSeconds });
   }
 
   private async deliver(job: Job<DeliveryData>): Promise<void> {

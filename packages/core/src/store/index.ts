@@ -17,7 +17,6 @@ export {
 } from "./api-keys";
 export {
   type DispatchStats,
-  estimateEta,
   getDispatchStats,
   recordJobDuration,
   recordLoadDuration,
@@ -33,6 +32,14 @@ export {
   servedSlot,
   takeFairSlot,
 } from "./fair-share";
+export {
+  ETA_DECAY,
+  fitRate,
+  type InferenceRate,
+  readEtaRates,
+  recordJobTiming,
+  type UpstreamRate,
+} from "./eta-rates";
 export { forgetJobs } from "./forget-jobs";
 export { getJobSnapshot } from "./get-job-snapshot";
 export {
@@ -72,7 +79,14 @@ export {
   recordQueueDepth,
 } from "./queue-history";
 export { isQueueIdle } from "./queue-idle";
-export { queuePosition } from "./queue-position";
+export {
+  AHEAD_EXAMINED,
+  type QueuedJobCost,
+  type QueuePlace,
+  queuePosition,
+  type RunningJobCost,
+  readQueuePlace,
+} from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
 export { type ReserveResult, releaseSubmit, reserveSubmit, type SubmitReservation } from "./reserve-submit";
