@@ -173,3 +173,12 @@ describe("estimateRunningEta", () => {
     );
   });
 });
+
+describe("a job just taken (no phase yet)", () => {
+  it("counts the load its upstream must do first", () => {
+    const cold = ctx([up("a", { model_loaded: false, loaded_pipeline: "none" })]);
+    const taken = { id: "j", kind: "generate", cost: 100, processedOn: NOW, progress: null };
+    expect(estimateRunningEta(taken, cold)).toBe(60 + 10);
+    expect(estimateRunningEta(taken, ctx([up("a", {})]))).toBe(10);
+  });
+});

@@ -98,12 +98,16 @@ function simUpstreams(ctx: EtaContext): SimUpstream[] {
 
 const inferenceMs = (u: SimUpstream, cost: number) => u.rate.overheadMs + u.rate.msPerCost * cost;
 
-/** Ms until a running job is done on `u` (never negative); `u` is then loaded for its kind. */
+/**
+ * Ms until a running job is done on `u` (never negative). A job just taken has no phase yet: it will
+ * load if `u` does not have its pipeline loaded.
+ */
 function remainingMs(u: SimUpstream, job: RunningJobCost, now: number): number {
   const p = (job.progress ?? {}) as { phase?: string; generating_since?: number };
   const started = job.processedOn ?? now;
   const infer = inferenceMs(u, job.cost);
-  if (p.phase === "loading") return Math.max(0, u.loadMs - (now - started)) + infer;
+  const loading = p.phase === "loading" || (p.phase === undefined && !u.warm.has(job.kind as JobKind));
+  if (loading) return Math.max(0, u.loadMs - (now - started)) + infer;
   const since = typeof p.generating_since === "number" ? p.generating_since : started;
   return Math.max(0, infer - (now - since));
 }
