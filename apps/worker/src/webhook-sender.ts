@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import {
   buildJobView,
-  readJobPlace,
   cancelRequestedAt,
   type DeliveryData,
   getJobSnapshot,
@@ -10,6 +9,7 @@ import {
   type Logger,
   QUEUES,
   type ResultUrlSigner,
+  readJobPlace,
   recordDeliveryAttempt,
   reported,
   type WebhookUrlPolicy,
@@ -117,9 +117,10 @@ export class WebhookSender {
       snapshot,
     );
     // A queued job always has a position; one taken since its state was read was the next one.
-    const position = snapshot.state === "waiting" || snapshot.state === "prioritized" || snapshot.state === "delayed"
-      ? (queuePosition ?? 1)
-      : null;
+    const position =
+      snapshot.state === "waiting" || snapshot.state === "prioritized" || snapshot.state === "delayed"
+        ? (queuePosition ?? 1)
+        : null;
     return buildJobView(snapshot, { imageUrl, queuePosition: position, etaSeconds });
   }
 

@@ -5,10 +5,10 @@ export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
 export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
 export { internalErrors, reported, reportInternalError } from "./internal-errors";
-export { jobCost, type CostParams } from "./job-cost";
+export { type CostParams, jobCost } from "./job-cost";
 export { type EtaContext, estimateQueuedEta, estimateRunningEta } from "./job-eta";
-export { type JobPlace, type PlaceDeps, readJobPlace } from "./job-place";
 export { decodeFailure, encodeFailure } from "./job-failure";
+export { type JobPlace, type PlaceDeps, readJobPlace } from "./job-place";
 export type {
   DefaultableParam,
   InputImageRef,

@@ -26,7 +26,10 @@ const up = (name: string, patch: Partial<UpstreamState>): UpstreamState =>
 const NOW = 1_000_000;
 /** 100 ms per megapixel-step, no overhead, 60 s loads: a 1024x1024 50-step job takes 5.24 s. */
 const rate: UpstreamRate = { inference: { overheadMs: 0, msPerCost: 100 }, loadMs: 60_000 };
-const ctx = (upstreams: UpstreamState[], rates = new Map(upstreams.map((u) => [u.name, rate]))): EtaContext => ({
+const ctx = (
+  upstreams: UpstreamState[],
+  rates = new Map(upstreams.map((u) => [u.name, rate])),
+): EtaContext => ({
   upstreams,
   rates,
   now: NOW,
@@ -69,7 +72,11 @@ describe("estimateQueuedEta", () => {
 
   it("extrapolates the jobs ahead beyond those examined at their mean cost", () => {
     const examined = Array.from({ length: 10 }, () => job("1024x1024"));
-    const all = estimateQueuedEta(job("1024x1024"), { ...idle, aheadCount: 10, ahead: examined }, ctx([up("a", {})]))!;
+    const all = estimateQueuedEta(
+      job("1024x1024"),
+      { ...idle, aheadCount: 10, ahead: examined },
+      ctx([up("a", {})]),
+    )!;
     const some = estimateQueuedEta(
       job("1024x1024"),
       { ...idle, aheadCount: 10, ahead: examined.slice(0, 3) },
@@ -80,7 +87,13 @@ describe("estimateQueuedEta", () => {
 
   it("waits for the running job's remaining time", () => {
     const running = [
-      { id: "r", kind: "generate", cost: 100, processedOn: NOW - 4_000, progress: { phase: "generating", upstream: "a" } },
+      {
+        id: "r",
+        kind: "generate",
+        cost: 100,
+        processedOn: NOW - 4_000,
+        progress: { phase: "generating", upstream: "a" },
+      },
     ];
     // 10 s expected, 4 s done: 6 s left, then 5.24 s.
     expect(estimateQueuedEta(job("1024x1024"), { ...idle, running }, ctx([up("a", {})]))).toBe(12);
@@ -93,7 +106,13 @@ describe("estimateQueuedEta", () => {
       ["slow", slow],
     ]);
     const running = [
-      { id: "r", kind: "generate", cost: 52.4288, processedOn: NOW, progress: { phase: "generating", upstream: "fast" } },
+      {
+        id: "r",
+        kind: "generate",
+        cost: 52.4288,
+        processedOn: NOW,
+        progress: { phase: "generating", upstream: "fast" },
+      },
     ];
     // The fast GPU is busy for 5.24 s; the slow one is free and takes the job: 4 × 5.24 s.
     const c = ctx([up("fast", {}), up("slow", {})], rates);
@@ -168,9 +187,9 @@ describe("estimateRunningEta", () => {
     expect(estimateRunningEta(running(3_000), c)).toBe(7);
     expect(estimateRunningEta(running(60_000), c)).toBe(0);
     // Still loading: the rest of the load, then the whole inference.
-    expect(estimateRunningEta({ ...running(20_000, "loading"), progress: { phase: "loading", upstream: "a" } }, c)).toBe(
-      40 + 10,
-    );
+    expect(
+      estimateRunningEta({ ...running(20_000, "loading"), progress: { phase: "loading", upstream: "a" } }, c),
+    ).toBe(40 + 10);
   });
 });
 

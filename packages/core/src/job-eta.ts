@@ -90,8 +90,7 @@ function simUpstreams(ctx: EtaContext): SimUpstream[] {
       free: 0,
       warm: warmKinds(u),
       twoPipelines: u.capabilities?.health_shape === "pipelines",
-      able: (kind: string) =>
-        u.capabilities === null || u.capabilities?.[kind as JobKind] !== null,
+      able: (kind: string) => u.capabilities === null || u.capabilities?.[kind as JobKind] !== null,
     };
   });
 }
@@ -164,7 +163,12 @@ function spreadRest(sims: SimUpstream[], m: number, cost: number): void {
   for (const u of sims) u.free = Math.max(u.free, T);
 }
 
-function startFromRunning(sims: SimUpstream[], running: RunningJobCost[], ctx: EtaContext, skip?: string): void {
+function startFromRunning(
+  sims: SimUpstream[],
+  running: RunningJobCost[],
+  ctx: EtaContext,
+  skip?: string,
+): void {
   const byName = new Map(sims.map((u) => [u.name, u]));
   const holder = new Map(ctx.upstreams.filter((u) => u.current_job).map((u) => [u.current_job!, u.name]));
   for (const job of running) {

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { estimateQueuedEta, estimateRunningEta } from "./job-eta";
 import { jobCost } from "./job-cost";
+import { estimateQueuedEta, estimateRunningEta } from "./job-eta";
 import { type JobSnapshot, statusOf } from "./job-view";
 import { readEtaRates } from "./store/eta-rates";
 import { type QueuePlace, readQueuePlace } from "./store/queue-position";
@@ -48,12 +48,12 @@ export async function readJobPlace(
   const cost = jobCost(snapshot.data.params);
   const own = { kind: snapshot.data.kind, cost };
   if (QUEUED.has(place.where))
-    return { queuePosition: place.position, etaSeconds: estimateQueuedEta(own, place, ctx), where: place.where };
+    return {
+      queuePosition: place.position,
+      etaSeconds: estimateQueuedEta(own, place, ctx),
+      where: place.where,
+    };
   const running = place.running.find((r) => r.id === snapshot.id);
-  const etaSeconds = running
-    ? estimateRunningEta(running, ctx)
-    : opts.asQueued
-      ? 0
-      : null;
+  const etaSeconds = running ? estimateRunningEta(running, ctx) : opts.asQueued ? 0 : null;
   return { queuePosition: opts.asQueued ? 1 : null, etaSeconds, where: place.where };
 }

@@ -23,6 +23,14 @@ export {
   setUpstreamCount,
 } from "./dispatch-stats";
 export {
+  ETA_DECAY,
+  fitRate,
+  type InferenceRate,
+  readEtaRates,
+  recordJobTiming,
+  type UpstreamRate,
+} from "./eta-rates";
+export {
   type FairShareEvent,
   MAX_PRIORITY,
   markServed,
@@ -32,14 +40,6 @@ export {
   servedSlot,
   takeFairSlot,
 } from "./fair-share";
-export {
-  ETA_DECAY,
-  fitRate,
-  type InferenceRate,
-  readEtaRates,
-  recordJobTiming,
-  type UpstreamRate,
-} from "./eta-rates";
 export { forgetJobs } from "./forget-jobs";
 export { getJobSnapshot } from "./get-job-snapshot";
 export {

@@ -3,9 +3,9 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newJobId } from "../ids";
+import { jobCost } from "../job-cost";
 import { createRedis } from "../redis";
 import { addJob } from "./add-job";
-import { jobCost } from "../job-cost";
 import { fitRate, readEtaRates, recordJobTiming } from "./eta-rates";
 import { getJobSnapshot } from "./get-job-snapshot";
 import { createJobQueue } from "./job-queue";
@@ -74,7 +74,13 @@ describe("job store", () => {
   });
 
   it("reads the jobs ahead in run order with their cost, computed in Lua as jobCost does", async () => {
-    const q = createJobQueue({ connection: conn, prefix: "cost", retentionSeconds: 60, attempts: 1, backoffMs: 1000 });
+    const q = createJobQueue({
+      connection: conn,
+      prefix: "cost",
+      retentionSeconds: 60,
+      attempts: 1,
+      backoffMs: 1000,
+    });
     const params = [
       { prompt: "a", size: "2048x1024", num_inference_steps: 8, n: 3 },
       { prompt: "b" },
@@ -98,17 +104,27 @@ describe("job store", () => {
   });
 
   it("gives a retry waiting out its backoff a position behind its priority, and when it returns", async () => {
-    const q = createJobQueue({ connection: conn, prefix: "delayed", retentionSeconds: 60, attempts: 1, backoffMs: 1000 });
+    const q = createJobQueue({
+      connection: conn,
+      prefix: "delayed",
+      retentionSeconds: 60,
+      attempts: 1,
+      backoffMs: 1000,
+    });
     const first = newJobId();
     await addJob(q, first, { kind: "generate", owner: "u", params: { prompt: "x" } as never }, 1);
     await addJob(q, newJobId(), { kind: "generate", owner: "u", params: { prompt: "y" } as never }, 5);
     const retry = newJobId();
     const at = Date.now();
-    await q.add("generate", { kind: "generate", owner: "u", params: { prompt: "r" } }, {
-      jobId: retry,
-      priority: 2,
-      delay: 60_000,
-    });
+    await q.add(
+      "generate",
+      { kind: "generate", owner: "u", params: { prompt: "r" } },
+      {
+        jobId: retry,
+        priority: 2,
+        delay: 60_000,
+      },
+    );
     const place = await readQueuePlace(conn, q, retry);
     expect(place.where).toBe("delayed");
     expect(place.position).toBe(2);

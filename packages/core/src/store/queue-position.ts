@@ -152,7 +152,13 @@ export async function readQueuePlace(
     id,
     opts.examine ?? AHEAD_EXAMINED,
     opts.withRunning ? RUNNING_READ : 0,
-  )) as [QueuePlace["where"], number, number, Array<[string, string]>, Array<[string, string, string, string, string]>];
+  )) as [
+    QueuePlace["where"],
+    number,
+    number,
+    Array<[string, string]>,
+    Array<[string, string, string, string, string]>,
+  ];
   const queued = where === "wait" || where === "prioritized" || where === "delayed";
   return {
     where,
