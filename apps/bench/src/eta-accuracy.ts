@@ -84,7 +84,7 @@ export async function etaAccuracy(plan: EtaPlan, log: (msg: string) => void): Pr
       headers: {
         authorization: `Bearer ${key}`,
         "content-type": "application/json",
-        "idempotency-key": String(b.prompt),
+        "idempotency-key": String(b.prompt).replaceAll(" ", "-"),
       },
       body: JSON.stringify(b),
     });
