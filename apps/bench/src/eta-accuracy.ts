@@ -131,7 +131,8 @@ export async function etaAccuracy(plan: EtaPlan, log: (msg: string) => void): Pr
     }
     log(`eta: ${plan.jobs} jobs in ${plan.bursts} bursts`);
     const samples = await Promise.all(runs);
-    return { markdown: report(plan, samples) };
+    const loads = cluster.sims.reduce((sum, sim) => sum + sim.stats().loads, 0);
+    return { markdown: report(plan, samples, loads) };
   } finally {
     redis.disconnect();
     await cluster.stop();
@@ -151,13 +152,13 @@ function errors(samples: Sample[], which: "before" | "after") {
   };
 }
 
-function report(plan: EtaPlan, samples: Sample[]): string {
+function report(plan: EtaPlan, samples: Sample[], loads: number): string {
   const row = (name: string, e: ReturnType<typeof errors>) =>
     `| ${name} | ${e.given} / ${samples.length} | ${e.absP50.toFixed(1)} s | ${e.absP90.toFixed(1)} s | ${e.relP50.toFixed(0)} % | ${e.relP90.toFixed(0)} % |`;
   const actual = samples.map((s) => s.actual);
   return `Two simulated GPUs (${SIM.baseMs} ms a request + ${SIM.msPerStepMegapixel} ms per megapixel-step, ${SIM.loadMs / 1000} s model load, idle unload after
 3 s), ${plan.jobs} text-to-image jobs after ${plan.warmup} warm-up jobs, in ${plan.bursts} bursts ${plan.burstGapMs / 1000} s apart (each spread over
-${plan.burstSpreadMs / 1000} s, so every burst starts cold): sizes ${SIZES.join("/")} square, ${STEPS.join("/")} steps, n ${[...new Set(NS)].join("/")}
+${plan.burstSpreadMs / 1000} s; a GPU idle between bursts unloads, so a burst can start cold: ${loads} model loads in all): sizes ${SIZES.join("/")} square, ${STEPS.join("/")} steps, n ${[...new Set(NS)].join("/")}
 (seed ${plan.seed}). Error of the \`eta_seconds\` in each submit answer against the job's real time from submit to completion
 (median ${percentile(actual, 50).toFixed(1)} s, p90 ${percentile(actual, 90).toFixed(1)} s, max ${Math.max(...actual).toFixed(1)} s; queue position up to ${Math.max(...samples.map((s) => s.position))}).
 "Before" is the rolling-average ETA of main before issue #19 (every job the recent average, \`ceil(position / upstreams)\` rounds,
