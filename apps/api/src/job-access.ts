@@ -1,19 +1,17 @@
 import {
   buildJobView,
   type DeliveryData,
-  estimateEta,
   GatewayError,
-  getDispatchStats,
   goneOwner,
   isJobId,
+  type JobPlace,
   type JobSnapshot,
   type JobView,
   type Logger,
-  loadAhead,
-  queuePosition,
   type ResultUrlSigner,
+  readJobPlace,
   readJobSnapshot,
-  readUpstreamStates,
+  statusOf,
   type WebhookUrlPolicy,
 } from "@zimage/core";
 import type { ObjectStore } from "@zimage/storage";
@@ -61,26 +59,41 @@ export async function loadJob(deps: JobDeps, principal: Principal, id: string): 
   return snapshot;
 }
 
-/** The public view, with queue position and ETA for jobs still waiting or running. */
-export async function viewOf(deps: JobDeps, snapshot: JobSnapshot, baseUrl: string): Promise<JobView> {
-  const queued = snapshot.state === "waiting" || snapshot.state === "prioritized";
-  const running = snapshot.state === "active" && !snapshot.cancelRequestedAt;
-  let position: number | null = null;
-  let etaSeconds: number | null = null;
-  if (queued || running) {
-    const [pos, stats, upstreams] = await Promise.all([
-      queued ? queuePosition(deps.redis, deps.queue, snapshot.id) : null,
-      getDispatchStats(deps.redis, deps.prefix),
-      readUpstreamStates(deps.redis, deps.prefix),
-    ]);
-    position = pos;
-    const runningFor = running && snapshot.processedOn ? Date.now() - snapshot.processedOn : null;
-    etaSeconds = estimateEta(stats, position, runningFor, loadAhead(upstreams, snapshot.data.kind));
+/** How often a view re-reads a job that moved on between its snapshot and its place. */
+const PLACE_READS = 3;
+
+/**
+ * The public view, with queue position and ETA for jobs still waiting or running. A queued job always
+ * has a position: the snapshot and the place are separate reads, so a job taken (or handed back) in
+ * between is read again; `asQueued` (the submit answer) describes the job as it was queued, so a job
+ * already taken shows position 1 (see `readJobPlace`).
+ */
+export async function viewOf(
+  deps: JobDeps,
+  snapshot: JobSnapshot,
+  baseUrl: string,
+  opts: { asQueued?: boolean } = {},
+): Promise<JobView> {
+  let place: Pick<JobPlace, "queuePosition" | "etaSeconds"> = { queuePosition: null, etaSeconds: null };
+  for (let read = 1; ; read++) {
+    const status = statusOf(snapshot.state, snapshot.failedReason, !!snapshot.cancelRequestedAt);
+    if (status !== "queued" && status !== "running") break;
+    const found = await readJobPlace(deps, snapshot, opts);
+    place = found;
+    const queuedNow = found.where === "wait" || found.where === "prioritized" || found.where === "delayed";
+    const agrees = opts.asQueued || (status === "queued" ? queuedNow : found.where === "active");
+    if (agrees || read >= PLACE_READS) break;
+    const again = await readJobSnapshot(deps.queue, deps.redis, deps.prefix, snapshot.id);
+    if (!again) break;
+    snapshot = again;
   }
+  // Still bouncing after PLACE_READS reads (taken and handed back again and again): it is at the front.
+  const queued = statusOf(snapshot.state, snapshot.failedReason, !!snapshot.cancelRequestedAt) === "queued";
+  const queuePosition = queued ? (place.queuePosition ?? 1) : null;
   const expires = Math.floor(Date.now() / 1000 + deps.resultUrlTtlSeconds);
   const imageUrl = (id: string, i: number) =>
     `${baseUrl}/v1/jobs/${id}/images/${i}?${deps.signer.sign(id, i, expires)}`;
-  const view = buildJobView(snapshot, { imageUrl, queuePosition: position, etaSeconds });
+  const view = buildJobView(snapshot, { imageUrl, queuePosition, etaSeconds: place.etaSeconds });
   if (!view) throw jobNotFound(snapshot.id);
   return view;
 }

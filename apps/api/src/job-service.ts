@@ -197,7 +197,7 @@ export class JobService {
       returnvalue: null,
     };
     const [view] = await Promise.all([
-      viewOf(this.deps, snapshot, opts.baseUrl),
+      viewOf(this.deps, snapshot, opts.baseUrl, { asQueued: true }),
       publishJobEvent(redis, prefix, { id, type: "changed", owner: data.owner }).catch(
         reported(logger, "job_event_publish", { jobId: id }),
       ),

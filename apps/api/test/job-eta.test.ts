@@ -1,7 +1,6 @@
 import {
   createRedis,
-  recordJobDuration,
-  recordLoadDuration,
+  recordJobTiming,
   registerUpstream,
   type UpstreamCapabilities,
   updateUpstreamState,
@@ -16,8 +15,8 @@ let redis: Redis;
 beforeAll(async () => {
   api = await startTestApi();
   redis = createRedis(api.redis.url);
-  await recordJobDuration(redis, "test", 10_000);
-  await recordLoadDuration(redis, "test", 60_000);
+  // 1024x1024 at 50 steps (cost 52.4288) in 10 s, and a 60 s model load.
+  await recordJobTiming(redis, "test", "ref", { cost: 52.4288, inferenceMs: 10_000, loadMs: 60_000 });
 });
 afterAll(async () => {
   redis?.disconnect();

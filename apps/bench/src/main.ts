@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { addedLatency } from "./added-latency";
 import { type DispatchRun, dispatchOverhead } from "./dispatch-overhead";
+import { ETA_DEFAULTS, ETA_HEADING, etaAccuracy } from "./eta-accuracy";
 import { fanOut } from "./fan-out";
 import { ECONOMY_DEFAULTS, economySection, gpuEconomy, gpuEconomyCli } from "./gpu-economy";
 import { machine } from "./machine";
@@ -16,13 +17,14 @@ import { STORAGE_DEFAULTS, STORAGE_HEADING, storageLatency } from "./storage-lat
 import { submitThroughput } from "./submit-throughput";
 
 /**
- * `pnpm bench [--quick] [--only dispatch,submit,polling,scale,fanout,latency,economy,storage]`: starts its own Redis,
+ * `pnpm bench [--quick] [--only dispatch,submit,polling,scale,fanout,latency,economy,storage,eta]`: starts its own Redis,
  * simulators, api and workers on loopback for each measurement and writes the report (BENCHMARKS.md
  * for a full run, .data/bench/BENCHMARKS.quick.md for --quick).
  * `pnpm bench gpu-economy [flags]` runs the GPU economy scenario alone (flags in gpu-economy.ts).
  * `pnpm bench redis-topologies|storage|sizing [--into BENCHMARKS.md]` runs one of issue #18's scenarios alone
  * and writes its section to .data/bench/<name>.md (and in place in the file given to --into).
  * redis-topologies (~3 min) and sizing (~1–2 min) are not in the full run; a full run keeps their sections.
+ * `pnpm bench eta` (issue #19's ETA accuracy, ~1 min) is in the full run, not in --quick.
  */
 if (process.argv[2] === "gpu-economy") {
   await gpuEconomyCli(process.argv.slice(3));
@@ -38,6 +40,7 @@ const scenarios: Record<
   },
   storage: { heading: STORAGE_HEADING, run: (log) => storageLatency(STORAGE_DEFAULTS, log) },
   sizing: { heading: SIZING_HEADING, run: (log) => sizing(SIZING_DEFAULTS, log) },
+  eta: { heading: ETA_HEADING, run: (log) => etaAccuracy(ETA_DEFAULTS, log) },
 };
 const scenario = scenarios[process.argv[2] ?? ""];
 if (scenario) {
@@ -60,7 +63,9 @@ const { values } = parseArgs({
 });
 const quick = values.quick === true;
 const only = new Set(
-  (values.only ?? "dispatch,submit,polling,scale,fanout,latency,economy,storage").split(","),
+  (values.only ?? `dispatch,submit,polling,scale,fanout,latency,economy,storage${quick ? "" : ",eta"}`).split(
+    ",",
+  ),
 );
 const root = resolve(import.meta.dirname, "../../..");
 const out = resolve(root, values.out ?? (quick ? ".data/bench/BENCHMARKS.quick.md" : "BENCHMARKS.md"));
@@ -215,6 +220,10 @@ if (only.has("storage")) {
   sections.push(`${STORAGE_HEADING}\n\n${r.markdown}`);
 }
 kept(SIZING_HEADING);
+if (only.has("eta")) {
+  const r = await etaAccuracy(ETA_DEFAULTS, log);
+  sections.push(`${ETA_HEADING}\n\n${r.markdown}`);
+}
 
 const command = `npx -y pnpm@10 bench${quick ? " --quick" : ""}${values.only ? ` --only ${values.only}` : ""}`;
 const report = `# Benchmarks

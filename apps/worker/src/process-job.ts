@@ -2,11 +2,13 @@ import {
   type JobData,
   type JobProgress,
   type JobResult,
+  jobCost,
   type Logger,
   probeImage,
   publishJobEvent,
   type ResultImage,
   recordJobDuration,
+  recordJobTiming,
   recordLoadDuration,
   reported,
   type UpstreamParamRules,
@@ -117,7 +119,11 @@ export async function requestImages(
   // Each phase change reaches waiting clients (SSE) through the job event channel.
   const setPhase = async (phase: JobProgress["phase"]) => {
     await job
-      .updateProgress({ phase, upstream: deps.upstream } satisfies JobProgress)
+      .updateProgress({
+        phase,
+        upstream: deps.upstream,
+        ...(phase === "generating" && { generating_since: Date.now() }),
+      } satisfies JobProgress)
       .catch(reported(deps.logger, "job_phase_write", { jobId: job.id }));
     await publishJobEvent(deps.redis, deps.prefix, {
       id: job.id!,
@@ -241,8 +247,18 @@ export async function saveImages(
     throw toJobError(mapUpstreamFailure(err, job.data.params.size));
   }
   const inferenceMs = elapsedMs - (loadMs ?? 0);
-  // Feeds eta_seconds: service time on a warm GPU, and the model load time separately.
+  // What the upstream really produced is the effective size (the reference server keeps an edit's
+  // input size and rounds generations down to multiples of 32).
+  const first = images[0];
+  const size = first ? `${first.width}x${first.height}` : (effective.size ?? "");
+  const effective_params = { ...effective, size };
+  // Feeds eta_seconds: this upstream's inference time against the cost it really ran (eta-rates.ts),
+  // and its model load time separately; the rolling averages serve the fetch policy and Retry-After.
+  const cost = jobCost({ ...effective_params, size: size || undefined, n: images.length || effective.n });
   await Promise.all([
+    recordJobTiming(deps.redis, deps.prefix, deps.upstream, { cost, inferenceMs, loadMs }).catch(
+      reported(log, "eta_stats_write"),
+    ),
     recordJobDuration(deps.redis, deps.prefix, inferenceMs).catch(reported(log, "eta_stats_write")),
     loadMs
       ? recordLoadDuration(deps.redis, deps.prefix, loadMs).catch(reported(log, "eta_stats_write"))
@@ -251,11 +267,6 @@ export async function saveImages(
   if (loadMs) deps.metrics.modelLoad.observe({ upstream: deps.upstream }, loadMs / 1000);
   deps.metrics.inference.observe({ kind: job.data.kind, upstream: deps.upstream }, inferenceMs / 1000);
   log.info({ images: images.length, elapsedMs, loadMs, inferenceMs }, "job succeeded");
-  // What the upstream really produced is the effective size (the reference server keeps an edit's
-  // input size and rounds generations down to multiples of 32).
-  const first = images[0];
-  const size = first ? `${first.width}x${first.height}` : (effective.size ?? "");
-  const effective_params = { ...effective, size };
   return { images, upstream: deps.upstream, load_ms: loadMs, inference_ms: inferenceMs, effective_params };
 }
 

@@ -10,6 +10,7 @@ import {
   QUEUES,
   type ResultUrlSigner,
   readCancel,
+  readJobPlace,
   recordDeadLetter,
   recordDeliveryAttempt,
   reported,
@@ -114,7 +115,17 @@ export class WebhookSender {
       snapshot.cancelRequestedAt = cancel?.at ?? null;
       snapshot.cancelCode = cancel?.code ?? null;
     }
-    return snapshot ? buildJobView(snapshot, { imageUrl, queuePosition: null, etaSeconds: null }) : null;
+    if (!snapshot) return null;
+    const { queuePosition, etaSeconds } = await readJobPlace(
+      { redis: this.opts.connection, prefix: this.opts.prefix, queue: this.opts.jobs },
+      snapshot,
+    );
+    // A queued job always has a position; one taken since its state was read was the next one.
+    const position =
+      snapshot.state === "waiting" || snapshot.state === "prioritized" || snapshot.state === "delayed"
+        ? (queuePosition ?? 1)
+        : null;
+    return buildJobView(snapshot, { imageUrl, queuePosition: position, etaSeconds });
   }
 
   private async deliver(job: Job<DeliveryData>): Promise<void> {

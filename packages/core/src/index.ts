@@ -23,8 +23,10 @@ export * from "./errors";
 export { isJobId, jobIdFloor, newJobId } from "./ids";
 export { type ImageInfo, INPUT_LIMITS, probeImage } from "./image-probe";
 export { internalErrors, reported, reportInternalError } from "./internal-errors";
-export { loadAhead } from "./job-eta";
+export { type CostParams, jobCost } from "./job-cost";
+export { type EtaContext, estimateQueuedEta, estimateRunningEta } from "./job-eta";
 export { decodeFailure, encodeFailure } from "./job-failure";
+export { type JobPlace, type PlaceDeps, readJobPlace } from "./job-place";
 export type {
   DefaultableParam,
   InputImageRef,

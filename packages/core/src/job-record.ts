@@ -65,6 +65,8 @@ export type JobPhase = "loading" | "generating";
 export interface JobProgress {
   phase: JobPhase;
   upstream: string;
+  /** Epoch ms when the phase became `generating`: a running job's ETA counts inference from here. */
+  generating_since?: number;
 }
 
 export interface JobFailure {

@@ -17,8 +17,20 @@ export const jobViewSchema = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
-  queue_position: z.number().int().nullable(),
-  eta_seconds: z.number().int().nullable(),
+  queue_position: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "While the job is queued, its 1-based place in the order jobs run (1 = the next one a free GPU takes; a retry waiting out its backoff counts behind the jobs of its priority); always an integer while queued, null otherwise.",
+    ),
+  eta_seconds: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      "Estimated seconds until the job is done, while it is queued or running; null otherwise, and until some upstream has finished a job. A job's cost is width × height × steps × n; each upstream's inference time is learned from the jobs it ran as overhead + rate × cost (exponentially weighted least squares), and its model load time apart. Queued: the running jobs' remaining time, then the jobs ahead in queue order, each on the upstream able to run it that starts it first (with a model load where its pipeline is cold), then this job. Running: its expected time minus the time it has run, never below 0. An estimate, not a promise.",
+    ),
   upstream: z.string().nullable(),
   attempts: z.number().int(),
   params: z.record(z.string(), z.unknown()),

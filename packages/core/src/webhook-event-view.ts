@@ -1,4 +1,11 @@
-import { buildJobView, type JobSnapshot, type JobStatus, type JobView, statusOf } from "./job-view";
+import {
+  buildJobView,
+  type JobSnapshot,
+  type JobStatus,
+  type JobView,
+  statusOf,
+  type ViewContext,
+} from "./job-view";
 
 type ViewImage = NonNullable<JobView["result"]>["images"][number];
 
@@ -35,12 +42,19 @@ export function snapshotAtEvent(snapshot: JobSnapshot, event: JobStatus): JobSna
   return snapshot;
 }
 
-/** The view to keep for `event`, or null when the snapshot has no public status. */
-export function eventView(snapshot: JobSnapshot, event: JobStatus): EventView | null {
+/**
+ * The view to keep for `event`, or null when the snapshot has no public status. `place` is the job's
+ * queue position and ETA at the event (`readJobPlace`), for `job.queued` and `job.running`.
+ */
+export function eventView(
+  snapshot: JobSnapshot,
+  event: JobStatus,
+  place?: Pick<ViewContext, "queuePosition" | "etaSeconds">,
+): EventView | null {
   const view = buildJobView(snapshotAtEvent(snapshot, event), {
     imageUrl: () => "",
-    queuePosition: null,
-    etaSeconds: null,
+    queuePosition: place?.queuePosition ?? null,
+    etaSeconds: place?.etaSeconds ?? null,
   });
   if (!view) return null;
   return {

@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { readJobPlace } from "./job-place";
 import type { JobData } from "./job-record";
 import type { JobSnapshot, JobStatus } from "./job-view";
 import { QUEUES } from "./queues";
@@ -38,7 +39,7 @@ export function createWebhookQueue(connection: Redis, prefix: string): Queue<Del
   return queue;
 }
 
-async function readAtEvent(queue: Queue<DeliveryData>, jobId: string): Promise<JobSnapshot | null> {
+function readerOf(queue: Queue<DeliveryData>): JobReader & { jobs: Queue } {
   const reader = readers.get(queue);
   if (!reader) throw new Error("notifyWebhook needs a queue made by createWebhookQueue");
   // The `generate` queue on the same connection, made once; it only reads, so it leaves the
@@ -48,7 +49,7 @@ async function readAtEvent(queue: Queue<DeliveryData>, jobId: string): Promise<J
     prefix: reader.prefix,
     skipMetasUpdate: true,
   });
-  return readJobSnapshot(reader.jobs, reader.redis, reader.prefix, jobId);
+  return reader as JobReader & { jobs: Queue };
 }
 
 /**
@@ -70,8 +71,15 @@ export async function notifyWebhook(
   snapshot?: JobSnapshot,
 ): Promise<void> {
   if (!data.webhook?.events.includes(event)) return;
-  const atEvent = snapshot ?? (await readAtEvent(queue, jobId));
-  const view = atEvent ? eventView(atEvent, event) : null;
+  const reader = readerOf(queue);
+  const atEvent = snapshot ?? (await readJobSnapshot(reader.jobs, reader.redis, reader.prefix, jobId));
+  // `job.queued` and `job.running` carry the job's place like every other view (issue #19): a job
+  // already taken when its `job.queued` is built was the next one (position 1).
+  const place =
+    atEvent && (event === "queued" || event === "running")
+      ? await readJobPlace({ ...reader, queue: reader.jobs }, atEvent, { asQueued: event === "queued" })
+      : null;
+  const view = atEvent ? eventView(atEvent, event, place ?? undefined) : null;
   await queue.add(
     event,
     { jobId, owner: data.owner, event, url: data.webhook.url, ...(view ? { view } : {}) },

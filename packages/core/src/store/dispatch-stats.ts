@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
 
 /**
- * A rolling average of job duration, kept in one small hash, feeds `eta_seconds`. It is an estimate
- * for humans (a progress indication), not a promise.
+ * A rolling average of job duration and of model load time, kept in one small hash: the fetch policy's
+ * switch cost and the `Retry-After` of a full pending limit. (`eta_seconds` has its own per-upstream,
+ * per-cost model since issue #19: eta-rates.ts.)
  */
 const key = (prefix: string) => `${prefix}:gateway:stats`;
 const WEIGHT = 0.2;
@@ -42,22 +43,4 @@ export async function getDispatchStats(redis: Redis, prefix: string): Promise<Di
     avgLoadMs: avgLoadMs > 0 ? avgLoadMs : null,
     upstreams: Math.max(1, Number(ups) || 1),
   };
-}
-
-/**
- * Seconds until a job is likely done: a queued one waits for the jobs ahead of it, spread over all
- * upstreams, plus its own; `allCold` (the api passes `loadAhead`, job-eta.ts: every upstream cold, or
- * a pipeline switch ahead) adds one model load.
- */
-export function estimateEta(
-  stats: DispatchStats,
-  position: number | null,
-  runningForMs: number | null,
-  allCold = false,
-): number | null {
-  if (stats.avgJobMs === null) return null;
-  const load = allCold ? (stats.avgLoadMs ?? 0) : 0;
-  if (runningForMs !== null) return Math.max(0, Math.ceil((stats.avgJobMs + load - runningForMs) / 1000));
-  if (position === null) return null;
-  return Math.ceil((Math.ceil(position / stats.upstreams) * stats.avgJobMs + load) / 1000);
 }

@@ -31,12 +31,19 @@ export {
 export { deadlineIndexKey, dueDeadlines, forgetDeadline } from "./deadline-index";
 export {
   type DispatchStats,
-  estimateEta,
   getDispatchStats,
   recordJobDuration,
   recordLoadDuration,
   setUpstreamCount,
 } from "./dispatch-stats";
+export {
+  ETA_DECAY,
+  fitRate,
+  type InferenceRate,
+  readEtaRates,
+  recordJobTiming,
+  type UpstreamRate,
+} from "./eta-rates";
 export {
   CLASS_SPAN,
   classOf,
@@ -112,7 +119,14 @@ export {
   recordQueueDepth,
 } from "./queue-history";
 export { isQueueIdle } from "./queue-idle";
-export { queuePosition } from "./queue-position";
+export {
+  AHEAD_EXAMINED,
+  type QueuedJobCost,
+  type QueuePlace,
+  queuePosition,
+  type RunningJobCost,
+  readQueuePlace,
+} from "./queue-position";
 export { markDispatched, markQueued, oldestQueuedAt, RESERVATION_GRACE_MS } from "./queued-since";
 export { readJobSnapshot } from "./read-job-snapshot";
 export { type Redelivery, redeliverWebhook } from "./redeliver-webhook";
