@@ -62,6 +62,7 @@ export async function cancelJob(
 }
 
 export interface KeyFlags {
+  name?: string | undefined;
   role?: string | undefined;
   rate?: string | undefined;
   "max-pending"?: string | undefined;
@@ -102,11 +103,15 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
   const [action, arg] = args;
   switch (action) {
     case "create": {
-      if (!arg) throw new UsageError("usage: zimage keys create NAME [--role admin|user] [limits]");
+      // `keys create NAME`, or `keys create --name NAME` as `pnpm keys` has always taken it: one syntax for both CLIs.
+      if (arg !== undefined && flags.name !== undefined && arg !== flags.name)
+        throw new UsageError(`two names given ("${arg}" and --name "${flags.name}"); give one`);
+      const name = arg ?? flags.name;
+      if (!name) throw new UsageError("usage: zimage keys create NAME [--role admin|user] [limits]");
       if (flags.role !== undefined && flags.role !== "admin" && flags.role !== "user")
         throw new UsageError("--role must be admin or user");
       const role = flags.role as "admin" | "user" | undefined;
-      const created = await client.keys.create({ name: arg, ...(role ? { role } : {}), ...limits(flags) });
+      const created = await client.keys.create({ name, ...(role ? { role } : {}), ...limits(flags) });
       print(flags.json, created, () => `${created.key}\n(shown once: store it now; id ${created.id})\n`);
       return EXIT.ok;
     }

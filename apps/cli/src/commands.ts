@@ -1,0 +1,92 @@
+import type { ZImageGateway } from "@zimage/sdk";
+import { runJob } from "./job-commands";
+import { cancelJob, keysCommand, listJobs, showJob } from "./list-commands";
+import type { Flags, OptionName } from "./options";
+
+export interface CommandContext {
+  client: ZImageGateway;
+  /** The positional arguments after the command's name. */
+  args: string[];
+  flags: Flags;
+}
+
+/**
+ * One CLI command. Adding a command is adding one entry to COMMANDS: the global help lists its
+ * summary, `zimage NAME --help` prints its usage, options and examples, and the parser refuses any
+ * option not in `options` (the global ones, --json --url --key --help, always apply).
+ */
+export interface Command {
+  name: string;
+  /** One line for the global help's command list. */
+  summary: string;
+  /** Usage lines without the leading `zimage `. */
+  usage: string[];
+  options: readonly OptionName[];
+  examples: string[];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+const JOB_OPTIONS = ["size", "n", "steps", "guidance", "negative", "seed", "output", "no-wait"] as const;
+const KEY_LIMITS = ["rate", "max-pending", "weight"] as const;
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "generate",
+    summary: "text-to-image; waits and saves the PNG(s)",
+    usage: ['generate "PROMPT" [options]'],
+    options: JOB_OPTIONS,
+    examples: ['zimage generate "a paper crane on a desk" --size 1024x768 -o crane.png'],
+    run: ({ client, args, flags }) => runJob(client, "generate", args, flags),
+  },
+  {
+    name: "edit",
+    summary: "image-to-image from a PNG or JPEG file; waits and saves the PNG(s)",
+    usage: ['edit IMAGE "PROMPT" [options]'],
+    options: JOB_OPTIONS,
+    examples: ['zimage edit crane.png "the same crane, at night" -o night.png'],
+    run: ({ client, args, flags }) => runJob(client, "edit", args, flags),
+  },
+  {
+    name: "jobs",
+    summary: "your jobs, newest first",
+    usage: ["jobs [--status S] [--limit N]"],
+    options: ["status", "limit"],
+    examples: ["zimage jobs --status running", "zimage jobs --limit 5 --json"],
+    run: ({ client, flags }) => listJobs(client, flags),
+  },
+  {
+    name: "show",
+    summary: "one job, as JSON",
+    usage: ["show ID"],
+    options: [],
+    examples: ["zimage show 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C"],
+    run: ({ client, args, flags }) => showJob(client, args[0], flags.json),
+  },
+  {
+    name: "cancel",
+    summary: "cancel a queued or running job",
+    usage: ["cancel ID"],
+    options: [],
+    examples: ["zimage cancel 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C"],
+    run: ({ client, args, flags }) => cancelJob(client, args[0], flags.json),
+  },
+  {
+    name: "keys",
+    summary: "API keys (admins): create, list, revoke, set-limits",
+    usage: [
+      "keys create NAME [--role admin|user] [--rate N] [--max-pending N] [--weight X]",
+      "keys list",
+      "keys revoke ID",
+      "keys set-limits ID [--rate N] [--max-pending N] [--weight X]",
+    ],
+    options: ["role", ...KEY_LIMITS, "name"],
+    examples: [
+      "zimage keys create alice --rate 30 --max-pending 10",
+      "zimage keys revoke 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C",
+    ],
+    run: ({ client, args, flags }) => keysCommand(client, args, flags),
+  },
+];
+
+export const findCommand = (name: string | undefined): Command | undefined =>
+  COMMANDS.find((c) => c.name === name);
