@@ -48,9 +48,9 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "jobs",
-    summary: "your jobs, newest first",
-    usage: ["jobs [--status S] [--limit N]"],
-    options: ["status", "limit"],
+    summary: "your jobs, newest first (admins: --all for every key's)",
+    usage: ["jobs [--status S] [--limit N] [--all]"],
+    options: ["status", "limit", "all"],
     examples: ["zimage jobs --status running", "zimage jobs --limit 5 --json"],
     run: ({ client, flags }) => listJobs(client, flags),
   },

@@ -26,11 +26,21 @@ const jobLine = (j: Job) => [j.id, j.kind, j.status, j.created_at.slice(0, 19).r
 
 export async function listJobs(
   client: ZImageGateway,
-  flags: { status?: string | undefined; limit?: string | undefined; json?: boolean | undefined },
+  flags: {
+    status?: string | undefined;
+    limit?: string | undefined;
+    all?: boolean | undefined;
+    json?: boolean | undefined;
+  },
 ): Promise<number> {
   const limit = flags.limit === undefined ? 20 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError("--limit must be 1-100");
-  const page = await client.list({ limit, ...(flags.status ? { status: flags.status as JobStatus } : {}) });
+  // Your own jobs even as an admin (whose default on the API is everyone's); --all asks for everyone's.
+  const page = await client.list({
+    limit,
+    owner: flags.all ? "all" : "me",
+    ...(flags.status ? { status: flags.status as JobStatus } : {}),
+  });
   print(flags.json, page, () =>
     page.data.length === 0
       ? "no jobs\n"

@@ -35,6 +35,7 @@ export const OPTIONS = {
     help: "only jobs in this status: queued, running, succeeded, failed, canceled",
   },
   limit: { type: "string", arg: "N", help: "how many, 1-100 (default 20)" },
+  all: { type: "boolean", help: "admins: every key's jobs, not only yours" },
   name: { type: "string", arg: "NAME", help: "same as the NAME argument of keys create" },
   role: { type: "string", arg: "admin|user", help: "the key's role (default user)" },
   rate: { type: "string", arg: "N", help: "requests per minute" },

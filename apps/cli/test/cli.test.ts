@@ -327,6 +327,21 @@ describe("the CLI as documented", () => {
     });
   }, 60_000);
 
+  it("jobs lists an admin's own jobs; --all every key's, for admins only", async () => {
+    const users = await cluster.submit({ prompt: "a user's job", size: "128x128" }, key);
+    const ids = async (args: string[], env: Record<string, string>) => {
+      const ran = await zimage(["jobs", "--limit", "100", "--json", ...args], env);
+      expect(ran.code).toBe(0);
+      return (JSON.parse(ran.stdout) as { data: Array<{ id: string }> }).data.map((j) => j.id);
+    };
+    const admin = { ZIMAGE_API_KEY: ADMIN };
+    expect(await ids([], admin)).not.toContain(users);
+    expect(await ids(["--all"], admin)).toContain(users);
+    expect(await ids([], {})).toContain(users);
+    const refused = await zimage(["jobs", "--all"]);
+    expect([refused.code, refused.stderr]).toEqual([3, "zimage: only admins can list other keys' jobs\n"]);
+  }, 60_000);
+
   it("pnpm keys --help prints its usage on stdout and exits 0; no command is a usage error", async () => {
     const help = await keysCli(["--help"]);
     expect(help.code).toBe(0);
