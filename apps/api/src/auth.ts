@@ -46,14 +46,14 @@ export class KeyResolver {
       throw new GatewayError(
         "unauthorized",
         `open local mode serves only requests addressed to this machine by a loopback name, and this one names ${JSON.stringify(host ?? "")}: ` +
-          "create an API key (pnpm keys create --name me --role admin) and send it as `Authorization: Bearer <key>`",
+          "create an API key (npx -y pnpm@10 keys create me --role admin) and send it as `Authorization: Bearer <key>`",
       );
     const header = proxyHeaderIn(req.headers);
     if (header)
       throw new GatewayError(
         "unauthorized",
         `open local mode serves only direct requests on this machine, and this one came through a proxy ` +
-          `(it carries ${header}): create an API key (pnpm keys create --name me --role admin) and send it ` +
+          `(it carries ${header}): create an API key (npx -y pnpm@10 keys create me --role admin) and send it ` +
           "as `Authorization: Bearer <key>`",
       );
     return this.local;

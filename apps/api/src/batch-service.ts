@@ -8,6 +8,7 @@ import {
   batchJobIds,
   batchRequestSchema,
   batchTtlSeconds,
+  checkQuota,
   checkWebhookUrl,
   confirmIdempotencyKey,
   describeIssues,
@@ -85,8 +86,9 @@ export class BatchService {
     let reservation: BatchReservation | null = null;
     let sent = false;
     try {
-      // GPU-seconds quota (issue #19, the `usage` part): a batch's submit is checked here, before
-      // anything is reserved, as one submit of `jobs.length` jobs by `principal`.
+      // A key whose GPU budget is spent is refused before anything is reserved, as a single submit is
+      // (the dispatch-time admission bounds the overshoot of the batch's jobs to one job).
+      await checkQuota(redis, prefix, principal, jobs.length);
       reservation = await this.reserve(
         principal,
         batchId,

@@ -19,10 +19,14 @@ export const listQuerySchema = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   created_after: z.iso.datetime({ offset: true }).optional(),
   created_before: z.iso.datetime({ offset: true }).optional(),
-  /** Admins only: list one key's jobs instead of everyone's. */
+  /**
+   * Whose jobs: `me` (the caller's, for anyone), `all` (everyone's, admins; an admin's default) or a
+   * key id (admins). `me` lets a client that is sometimes an admin ask for its own jobs without
+   * knowing its key id (the console's "My jobs"). Key ids are 8 characters, so neither word is one.
+   */
   owner: z
     .string()
-    .regex(/^[a-z0-9]{1,32}$/)
+    .regex(/^[a-z0-9]{1,32}$/, "must be me, all or a key id")
     .optional(),
 });
 
@@ -36,8 +40,17 @@ export interface JobList {
 const idAt = (iso: string) => jobIdFloor(Date.parse(iso));
 const SCAN_LIMIT = 1000;
 
+/** The owner whose index to read (null: everyone's) for the `owner` query; refuses a user's other owners. */
+function ownerOf(principal: Principal, asked: string | undefined): string | null {
+  if (asked === undefined || asked === "me" || asked === principal.id) {
+    return asked === undefined && isAdmin(principal) ? null : principal.id;
+  }
+  if (!isAdmin(principal)) throw new GatewayError("forbidden", "only admins can list other keys' jobs");
+  return asked === "all" ? null : asked;
+}
+
 /**
- * `GET /v1/jobs`: the caller's jobs (an admin's: everyone's), newest first, by cursor. A status filter
+ * `GET /v1/jobs`: the caller's jobs (an admin's: everyone's, or `owner=me` for their own), newest first, by cursor. A status filter
  * scans at most SCAN_LIMIT ids per page and returns a cursor to continue, so a rare status never
  * turns one request into a full scan.
  */
@@ -51,9 +64,7 @@ export async function listJobs(
   if (!parsed.success)
     throw new GatewayError("invalid_request", "invalid query", describeIssues(parsed.error));
   const q = parsed.data;
-  if (q.owner && !isAdmin(principal))
-    throw new GatewayError("forbidden", "only admins can list other keys' jobs");
-  const owner = isAdmin(principal) ? (q.owner ?? null) : principal.id;
+  const owner = ownerOf(principal, q.owner);
   const data: JobView[] = [];
   let cursor = q.cursor;
   let scanned = 0;

@@ -1,9 +1,11 @@
 /**
  * `pnpm keys <command>`: manage API keys directly in Redis (works before any admin key exists).
- *   create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…] [--gpu-day S] [--gpu-month S]
+ * The same syntax as `zimage keys` (apps/cli), which does the same through the HTTP API:
+ *   create NAME [--role user|admin] [limits]   (or --name NAME)
  *   list
  *   revoke ID
- *   set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,…] [--gpu-day S|none] [--gpu-month S|none]
+ *   set-limits ID [limits]
+ * where the limits are --rate N --max-pending N --weight X --priority-classes C,… --gpu-day S --gpu-month S.
  * Add --json for machine-readable output. Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 import { parseArgs } from "node:util";
@@ -19,48 +21,76 @@ import {
   setApiKeyLimits,
 } from "@zimage/core";
 
-const USAGE = `usage: pnpm keys create --name NAME [--role user|admin] [--rate N] [--max-pending N] [--weight N]
-                        [--priority-classes C,...] [--gpu-day S] [--gpu-month S]
-       pnpm keys list
-       pnpm keys revoke ID
-       pnpm keys set-limits ID [--rate N] [--max-pending N] [--weight N] [--priority-classes C,...]
-                        [--gpu-day S|none] [--gpu-month S|none]
-options: --json        print JSON
-         --priority-classes interactive,batch   the classes the key may submit (default both; "batch" keeps it off interactive)
-         --gpu-day S   GPU-seconds budget per UTC day (none: unlimited, the default)
-         --gpu-month S GPU-seconds budget per UTC month (none: unlimited, the default)`;
+const USAGE = `pnpm keys: manage API keys directly in Redis (the same REDIS_URL and QUEUE_PREFIX as the gateway)
 
-function usage(message?: string): never {
-  if (message) process.stderr.write(`${message}\n`);
-  process.stderr.write(`${USAGE}\n`);
+Usage:
+  pnpm keys create NAME [--role admin|user] [--rate N] [--max-pending N] [--weight X]
+                        [--priority-classes C,...] [--gpu-day S] [--gpu-month S]
+  pnpm keys list
+  pnpm keys revoke ID
+  pnpm keys set-limits ID [--rate N] [--max-pending N] [--weight X] [--priority-classes C,...]
+                          [--gpu-day S|none] [--gpu-month S|none]
+
+Options:
+      --role admin|user     the key's role (default user)
+      --rate N              requests per minute (default $DEFAULT_RATE_PER_MINUTE)
+      --max-pending N       queued and running jobs at once (default $DEFAULT_MAX_PENDING)
+      --weight X            fair-share weight, 0.01-100 (default 1)
+      --priority-classes C,...  the classes the key may submit: interactive,batch (default both;
+                            batch keeps it off interactive)
+      --gpu-day S|none      GPU-seconds budget per UTC day (none: unlimited, the default)
+      --gpu-month S|none    GPU-seconds budget per UTC month (none: unlimited, the default)
+      --name NAME           same as the NAME argument of create
+      --json                print JSON
+  -h, --help                this help
+
+Examples:
+  pnpm keys create alice --rate 30 --max-pending 10
+  pnpm keys set-limits 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C --priority-classes batch --gpu-day 3600
+  pnpm keys create ops --role admin
+  pnpm keys revoke 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C
+
+Without a global pnpm: npx -y pnpm@10 keys ... (the same as zimage keys, which goes through the API).
+`;
+
+function usage(message: string): never {
+  process.stderr.write(`pnpm keys: ${message}; see pnpm keys --help\n`);
   process.exit(2);
 }
 
-let parsed: ReturnType<typeof parse>;
+const OPTIONS = {
+  name: { type: "string" },
+  role: { type: "string" },
+  rate: { type: "string" },
+  "max-pending": { type: "string" },
+  weight: { type: "string" },
+  "priority-classes": { type: "string" },
+  "gpu-day": { type: "string" },
+  "gpu-month": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/**
+ * Unknown options are reported here, not by parseArgs: Node's message for them ends in an unbalanced
+ * quote (`as in '-- "--bogus"`). The wording matches `zimage`'s.
+ */
 function parse() {
-  return parseArgs({
-    allowPositionals: true,
-    options: {
-      name: { type: "string" },
-      role: { type: "string" },
-      rate: { type: "string" },
-      "max-pending": { type: "string" },
-      weight: { type: "string" },
-      "priority-classes": { type: "string" },
-      "gpu-day": { type: "string" },
-      "gpu-month": { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { tokens } = parseArgs({ options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === "option" && !(token.name in OPTIONS)) usage(`unknown option ${token.rawName}`);
+  }
+  try {
+    return parseArgs({ options: OPTIONS, allowPositionals: true });
+  } catch (err) {
+    return usage((err as Error).message);
+  }
 }
-try {
-  parsed = parse();
-} catch (err) {
-  usage((err as Error).message);
+const { values, positionals } = parse();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
 }
-const { values, positionals } = parsed;
-if (values.help) usage();
 
 function positiveInt(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
@@ -85,7 +115,6 @@ function priorityClasses(raw: string | undefined): PriorityClass[] | undefined {
     usage(`--priority-classes must list ${PRIORITY_CLASSES.join(" and/or ")}, got ${JSON.stringify(raw)}`);
   return classes as PriorityClass[];
 }
-
 /** A GPU-seconds budget: a positive number, or `none` (unlimited). */
 function budget(flag: string, raw: string | undefined): number | null | undefined {
   if (raw === undefined) return undefined;
@@ -95,6 +124,17 @@ function budget(flag: string, raw: string | undefined): number | null | undefine
     usage(`--${flag} must be a number of GPU seconds above 0, or none, got ${JSON.stringify(raw)}`);
   return n;
 }
+const [command, id] = positionals;
+if (command === undefined) {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+if (!["create", "list", "revoke", "set-limits"].includes(command)) usage(`unknown command "${command}"`);
+// `create NAME`, or `create --name NAME`: the same syntax as `zimage keys create`.
+if (command === "create" && id !== undefined && values.name !== undefined && id !== values.name)
+  usage(`two names given ("${id}" and --name "${values.name}"); give one`);
+const name = command === "create" ? (id ?? values.name) : undefined;
+if (command === "create" && !name) usage("create needs a NAME");
 const limits = {
   rate_per_minute: positiveInt("rate", values.rate),
   max_pending: positiveInt("max-pending", values["max-pending"]),
@@ -119,16 +159,14 @@ const redis = createRedis(config.redis, "client", { lazyConnect: true });
 // Only keeps ioredis from printing an "Unhandled error event" per reconnect attempt: the same failure
 // rejects the command below and is printed by its catch, with exit code 1.
 redis.on("error", () => {});
-const [command, id] = positionals;
 try {
   await redis.connect();
   switch (command) {
     case "create": {
-      if (!values.name) usage("create needs --name");
       const role = values.role ?? "user";
       if (role !== "user" && role !== "admin") usage("--role must be user or admin");
       const { key, record } = await createApiKey(redis, config.QUEUE_PREFIX, {
-        name: values.name,
+        name: name!,
         role,
         rate_per_minute: limits.rate_per_minute ?? config.DEFAULT_RATE_PER_MINUTE,
         max_pending: limits.max_pending ?? config.DEFAULT_MAX_PENDING,
@@ -161,11 +199,9 @@ try {
       show([record]);
       break;
     }
-    default:
-      usage(command ? `unknown command ${command}` : undefined);
   }
 } catch (err) {
-  process.stderr.write(`error: ${(err as Error).message}\n`);
+  process.stderr.write(`pnpm keys: ${(err as Error).message}\n`);
   process.exitCode = 1;
 } finally {
   redis.disconnect();

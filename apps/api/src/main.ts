@@ -58,7 +58,7 @@ if (await openMode().catch(() => false)) {
   logger.warn(
     "OPEN LOCAL MODE: no API key was ever created, so every direct request on this loopback address is " +
       "treated as an admin (requests through a reverse proxy are refused). " +
-      "Create a key (pnpm keys create --name me --role admin) to turn authentication on.",
+      "Create a key (npx -y pnpm@10 keys create me --role admin) to turn authentication on.",
   );
 } else if (!config.ADMIN_API_KEY && !isLoopback(config.HOST)) {
   // Fail closed: keys that cannot be counted are treated as none, so a public bind never starts open.

@@ -51,7 +51,14 @@ describe("queue admin UI", () => {
     expect(redirect.status).toBe(303);
     expect(redirect.headers.get("location")).toBe("/admin/login");
     const page = await fetch(`${api.url}/admin/login`);
-    expect(await page.text()).toMatch(/<form method="post" action="\/admin\/login">/);
+    const html = await page.text();
+    expect(html).toMatch(/<form method="post" action="\/admin\/login" class="card">/);
+    // The console's look: its built stylesheet from this origin, or (console not built) an inline copy.
+    const linked = /<link rel="stylesheet" href="\/assets\/[\w.-]+\.css">/.test(html);
+    expect(linked || html.includes("<style>:root{--bg:#f6f7fb")).toBe(true);
+    expect(page.headers.get("content-security-policy")).toBe(
+      `default-src 'none'; style-src ${linked ? "'self'" : "'unsafe-inline'"}; form-action 'self'`,
+    );
 
     expect((await login("wrong")).status).toBe(401);
     const ok = await login(ADMIN);

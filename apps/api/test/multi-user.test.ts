@@ -112,6 +112,27 @@ describe("isolation and listing", () => {
     expect((await call("GET", `/v1/jobs?owner=${bob.id}`, alice.key)).status).toBe(403);
   });
 
+  it("owner=me lists the caller's own jobs, admin or not; owner=all is everyone's, for admins only", async () => {
+    const carol = await newKey("carol");
+    const mine = (await submit(ADMIN, "the admin's own")).body.id as string;
+    const carols = (await submit(carol.key, "carol's")).body.id as string;
+    const ids = async (path: string, key: string) => {
+      const res = await call("GET", path, key);
+      expect(res.status, path).toBe(200);
+      return (res.body.data as Array<{ id: string }>).map((j) => j.id);
+    };
+    const adminOwn = await ids("/v1/jobs?owner=me&limit=100", ADMIN);
+    expect(adminOwn).toContain(mine);
+    expect(adminOwn).not.toContain(carols);
+    // Everyone's: the admin's default, and owner=all.
+    for (const path of ["/v1/jobs?limit=100", "/v1/jobs?owner=all&limit=100"])
+      expect(await ids(path, ADMIN)).toEqual(expect.arrayContaining([mine, carols]));
+    expect(await ids("/v1/jobs?owner=me", carol.key)).toEqual([carols]);
+    expect(await ids(`/v1/jobs?owner=${carol.id}`, carol.key)).toEqual([carols]);
+    const all = await call("GET", "/v1/jobs?owner=all", carol.key);
+    expect([all.status, all.body.error?.code]).toEqual([403, "forbidden"]);
+  });
+
   it("pages newest first with a cursor that is stable while jobs arrive, and filters", async () => {
     const { key } = await newKey("pager");
     const ids: string[] = [];

@@ -26,11 +26,21 @@ const jobLine = (j: Job) => [j.id, j.kind, j.status, j.created_at.slice(0, 19).r
 
 export async function listJobs(
   client: ZImageGateway,
-  flags: { status?: string | undefined; limit?: string | undefined; json?: boolean | undefined },
+  flags: {
+    status?: string | undefined;
+    limit?: string | undefined;
+    all?: boolean | undefined;
+    json?: boolean | undefined;
+  },
 ): Promise<number> {
   const limit = flags.limit === undefined ? 20 : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError("--limit must be 1-100");
-  const page = await client.list({ limit, ...(flags.status ? { status: flags.status as JobStatus } : {}) });
+  // Your own jobs even as an admin (whose default on the API is everyone's); --all asks for everyone's.
+  const page = await client.list({
+    limit,
+    owner: flags.all ? "all" : "me",
+    ...(flags.status ? { status: flags.status as JobStatus } : {}),
+  });
   print(flags.json, page, () =>
     page.data.length === 0
       ? "no jobs\n"
@@ -62,6 +72,7 @@ export async function cancelJob(
 }
 
 export interface KeyFlags {
+  name?: string | undefined;
   role?: string | undefined;
   rate?: string | undefined;
   "max-pending"?: string | undefined;
@@ -148,11 +159,15 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
   const [action, arg] = args;
   switch (action) {
     case "create": {
-      if (!arg) throw new UsageError("usage: zimage keys create NAME [--role admin|user] [limits]");
+      // `keys create NAME`, or `keys create --name NAME` as `pnpm keys` has always taken it: one syntax for both CLIs.
+      if (arg !== undefined && flags.name !== undefined && arg !== flags.name)
+        throw new UsageError(`two names given ("${arg}" and --name "${flags.name}"); give one`);
+      const name = arg ?? flags.name;
+      if (!name) throw new UsageError("usage: zimage keys create NAME [--role admin|user] [limits]");
       if (flags.role !== undefined && flags.role !== "admin" && flags.role !== "user")
         throw new UsageError("--role must be admin or user");
       const role = flags.role as "admin" | "user" | undefined;
-      const created = await client.keys.create({ name: arg, ...(role ? { role } : {}), ...limits(flags) });
+      const created = await client.keys.create({ name, ...(role ? { role } : {}), ...limits(flags) });
       print(flags.json, created, () => `${created.key}\n(shown once: store it now; id ${created.id})\n`);
       return EXIT.ok;
     }

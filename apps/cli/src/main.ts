@@ -1,85 +1,72 @@
 import { parseArgs } from "node:util";
 import { ZImageApiError, ZImageGateway } from "@zimage/sdk";
-import { runBatch } from "./batch-command";
-import { listDeadLetters, redeliver, showDeliveries } from "./delivery-commands";
+import { type Command, findCommand } from "./commands";
 import { EXIT, UsageError } from "./exit-codes";
-import { runJob } from "./job-commands";
-import { cancelJob, keysCommand, listJobs, showJob } from "./list-commands";
-import { USAGE } from "./usage";
-import { usageCommand } from "./usage-command";
+import { commandHelp, globalHelp } from "./help";
+import { type Flags, GLOBAL_OPTIONS, OPTIONS, type OptionName, parseConfig } from "./options";
 
-const OPTIONS = {
-  size: { type: "string", short: "s" },
-  n: { type: "string", short: "n" },
-  steps: { type: "string" },
-  guidance: { type: "string" },
-  negative: { type: "string" },
-  seed: { type: "string" },
-  priority: { type: "string" },
-  "cancel-after": { type: "string" },
-  "priority-classes": { type: "string" },
-  output: { type: "string", short: "o" },
-  "no-wait": { type: "boolean" },
-  status: { type: "string" },
-  limit: { type: "string" },
-  role: { type: "string" },
-  rate: { type: "string" },
-  "max-pending": { type: "string" },
-  weight: { type: "string" },
-  "gpu-day": { type: "string" },
-  "gpu-month": { type: "string" },
-  from: { type: "string" },
-  to: { type: "string" },
-  json: { type: "boolean" },
-  url: { type: "string" },
-  key: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+const ALL_OPTIONS = Object.keys(OPTIONS) as OptionName[];
+
+interface Parsed {
+  command: Command | undefined;
+  /** The first positional, whether or not it names a command. */
+  name: string | undefined;
+  args: string[];
+  flags: Flags;
+}
+
+/**
+ * Finds the command first (a loose pass knowing every option, so `-s 512x512` is not taken for a
+ * command), then parses strictly with that command's options. An unknown option is reported here,
+ * not by parseArgs: Node's message for it ends in an unbalanced quote (`as in '-- "--bogus"`).
+ */
+function parse(argv: string[]): Parsed {
+  const loose = parseArgs({
+    args: argv,
+    options: parseConfig(ALL_OPTIONS),
+    allowPositionals: true,
+    strict: false,
+  });
+  const [name] = loose.positionals;
+  const command = findCommand(name);
+  if (loose.values.help === true) return { command, name, args: [], flags: { help: true } };
+  const names: OptionName[] = [...(command?.options ?? []), ...GLOBAL_OPTIONS];
+  const config = parseConfig(names);
+  const { tokens } = parseArgs({
+    args: argv,
+    options: config,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === "option" && !(names as string[]).includes(token.name))
+      throw new UsageError(
+        `unknown option ${token.rawName}; see zimage ${command ? `${command.name} ` : ""}--help`,
+      );
+  }
+  const { values, positionals } = parseArgs({ args: argv, options: config, allowPositionals: true });
+  return { command, name, args: positionals.slice(1), flags: values as Flags };
+}
 
 /** Runs one command line; returns the exit code. Errors go to stderr (and stdout with --json). */
 export async function main(argv: string[]): Promise<number> {
   let json = false;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    json = values.json === true;
-    const [command, ...rest] = positionals;
-    if (values.help || !command) {
-      if (values.help) {
-        process.stdout.write(USAGE);
-        return EXIT.ok;
-      }
-      process.stderr.write(USAGE);
+    const { command, name, args, flags } = parse(argv);
+    json = flags.json === true;
+    // `zimage help [COMMAND]` is `zimage [COMMAND] --help`.
+    if (name === "help" && !command) return help(args[0] ? known(args[0]) : undefined);
+    if (flags.help) return help(name === undefined ? undefined : known(name));
+    if (name === undefined) {
+      process.stderr.write(globalHelp());
       return EXIT.usage;
     }
     const client = new ZImageGateway({
-      ...(values.url ? { baseUrl: values.url } : {}),
-      ...(values.key ? { apiKey: values.key } : {}),
+      ...(flags.url ? { baseUrl: flags.url } : {}),
+      ...(flags.key ? { apiKey: flags.key } : {}),
     });
-    switch (command) {
-      case "generate":
-      case "edit":
-        return await runJob(client, command, rest, values);
-      case "batch":
-        return await runBatch(client, rest, values);
-      case "jobs":
-        return await listJobs(client, values);
-      case "show":
-        return await showJob(client, rest[0], json);
-      case "cancel":
-        return await cancelJob(client, rest[0], json);
-      case "deliveries":
-        return await showDeliveries(client, rest[0], json);
-      case "redeliver":
-        return await redeliver(client, rest, json);
-      case "dead-letters":
-        return await listDeadLetters(client, values);
-      case "keys":
-        return await keysCommand(client, rest, values);
-      case "usage":
-        return await usageCommand(client, rest, values);
-      default:
-        throw new UsageError(`unknown command "${command}"; see zimage --help`);
-    }
+    return await known(name).run({ client, args, flags });
   } catch (err) {
     const [code, message, exit] = classify(err);
     if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
@@ -88,9 +75,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+function known(name: string): Command {
+  const command = findCommand(name);
+  if (!command) throw new UsageError(`unknown command "${name}"; see zimage --help`);
+  return command;
+}
+
+function help(command: Command | undefined): number {
+  process.stdout.write(command ? commandHelp(command) : globalHelp());
+  return EXIT.ok;
+}
+
 function classify(err: unknown): [string, string, number] {
   if (err instanceof UsageError) return ["usage", err.message, EXIT.usage];
-  // parseArgs reports unknown options and missing values with these codes.
+  // parseArgs reports missing values ("Option '-s, --size <value>' argument missing") with these codes.
   const nodeCode = (err as { code?: string }).code;
   if (nodeCode?.startsWith("ERR_PARSE_ARGS")) return ["usage", (err as Error).message, EXIT.usage];
   if (err instanceof ZImageApiError) {
@@ -99,7 +97,7 @@ function classify(err: unknown): [string, string, number] {
   return ["unavailable", (err as Error).message ?? String(err), EXIT.unavailable];
 }
 
-// Run as a script (`node --import tsx apps/cli/src/main.ts`, `pnpm zimage`); bin/zimage.mjs calls main itself.
+// Run as a script (`node --import tsx apps/cli/src/main.ts`); bin/zimage.mjs calls main itself.
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await main(process.argv.slice(2));
 }

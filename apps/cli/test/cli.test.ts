@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { freePort, makePng, pngSize } from "@zimage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { COMMANDS } from "../src/commands";
 
 /** `zimage` run as a subprocess, end to end, against a real api, worker and simulator. */
 const root = resolve(import.meta.dirname, "../../..");
@@ -34,11 +35,28 @@ interface Run {
 /** Runs the CLI the way the README does (through its bin), with the gateway in the environment. */
 async function zimage(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const bin = resolve(root, "apps/cli/bin/zimage.mjs");
+  return run(process.execPath, [bin, ...args], dir, {
+    ZIMAGE_GATEWAY_URL: cluster.apiUrl,
+    ZIMAGE_API_KEY: key,
+    ...env,
+  });
+}
+
+/**
+ * A subprocess in a fresh shell's environment: none of the npm_* variables or INIT_CWD that a
+ * `pnpm test` run would pass down (they would make a nested `pnpm zimage` look run from elsewhere).
+ */
+async function run(file: string, args: string[], cwd: string, env: Record<string, string>): Promise<Run> {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith("npm_") && k !== "INIT_CWD" && k !== "PNPM_SCRIPT_SRC_DIR",
+    ),
+  );
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...process.env, ZIMAGE_GATEWAY_URL: cluster.apiUrl, ZIMAGE_API_KEY: key, ...env },
-      timeout: 60_000,
+    const { stdout, stderr } = await promisify(execFile)(file, args, {
+      cwd,
+      env: { ...clean, ...env },
+      timeout: 90_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -46,6 +64,24 @@ async function zimage(args: string[], env: Record<string, string> = {}): Promise
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/** The command lines of the README's first ```sh block after `heading`, exactly as written there. */
+async function readmeLines(heading: string, prefix: string): Promise<string[]> {
+  const readme = await readFile(resolve(root, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf(heading));
+  const block = section.slice(
+    section.indexOf("```sh\n") + 6,
+    section.indexOf("\n```", section.indexOf("```sh")),
+  );
+  return block.split("\n").filter((line) => line.startsWith(prefix));
+}
+
+/** `pnpm keys` (apps/api/src/keys-cli.ts) against the cluster's Redis. */
+const keysCli = (args: string[]) =>
+  run(process.execPath, ["--import", "tsx", resolve(root, "apps/api/src/keys-cli.ts"), ...args], root, {
+    REDIS_URL: cluster.env.REDIS_URL!,
+    QUEUE_PREFIX: cluster.env.QUEUE_PREFIX ?? "",
+  });
 
 describe("zimage CLI", () => {
   it("generate waits with a progress line and saves a PNG of the asked size", async () => {
@@ -185,4 +221,160 @@ describe("zimage CLI", () => {
       cluster.sims[0]!.setFaults({ oomAbovePixels: null });
     }
   });
+});
+
+describe("the CLI as documented", () => {
+  it("the README's CLI lines run exactly as written (through npx -y pnpm@10, from a folder inside the clone)", async () => {
+    const lines = await readmeLines("### CLI (`zimage`)", "npx -y pnpm@10 zimage ");
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    // A folder inside the clone (pnpm finds the workspace from it) that git ignores; the README's
+    // file names are relative to it.
+    const cwd = resolve(root, `.data/cli-readme-${process.pid}`);
+    await mkdir(cwd, { recursive: true });
+    const env = { ZIMAGE_GATEWAY_URL: cluster.apiUrl, ZIMAGE_API_KEY: ADMIN };
+    let blocker = "";
+    try {
+      for (const line of lines) {
+        let command = line;
+        if (line.includes("01K…")) {
+          // `cancel 01K…` needs a job that can still be canceled: one queued behind a slow one.
+          cluster.sims[0]!.setFaults({ latencyMs: 60_000 });
+          blocker = await cluster.submit({ prompt: "keeps the GPU busy", size: "128x128" }, ADMIN);
+          command = line.replace(
+            "01K…",
+            await cluster.submit({ prompt: "to be canceled", size: "128x128" }, ADMIN),
+          );
+        }
+        const ran = await run("sh", ["-c", command], cwd, env);
+        expect({ line, code: ran.code, stderr: ran.code === 0 ? "" : ran.stderr }).toEqual({
+          line,
+          code: 0,
+          stderr: "",
+        });
+        if (command !== line) expect(ran.stdout).toMatch(/^[0-9A-Z]{26} canceled$/m);
+        if (command.includes("keys create alice")) expect(ran.stdout).toMatch(/^zk_/m);
+        if (command.includes("generate --help"))
+          expect(ran.stdout).toContain("zimage generate: text-to-image");
+      }
+      expect(pngSize(await readFile(join(cwd, "crane.png")))).toEqual({ width: 1024, height: 768 });
+      expect(pngSize(await readFile(join(cwd, "night.png")))).toEqual({ width: 1024, height: 768 });
+    } finally {
+      cluster.sims[0]!.setFaults({ latencyMs: 0 });
+      // The running blocker is discarded, so the GPU is free for the next test at once.
+      if (blocker) await cluster.request("POST", `/v1/jobs/${blocker}/cancel`, { key: ADMIN });
+      await rm(cwd, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it("the README's `pnpm keys` lines run exactly as written, --help included", async () => {
+    const lines = await readmeLines("## Authentication and limits", "npx -y pnpm@10 keys ");
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    const env = { REDIS_URL: cluster.env.REDIS_URL!, QUEUE_PREFIX: cluster.env.QUEUE_PREFIX! };
+    let id = "";
+    for (const line of lines) {
+      const ran = await run("sh", ["-c", line.replaceAll("<id>", id)], root, env);
+      expect({ line, code: ran.code, stderr: ran.stderr }).toEqual({ line, code: 0, stderr: "" });
+      const created = /key (\S+) \(user\) created for "alice"/.exec(ran.stdout);
+      if (created) id = created[1]!;
+      if (line.endsWith("--help")) expect(ran.stdout).toContain("pnpm keys create NAME");
+    }
+    expect(id).not.toBe("");
+  }, 240_000);
+
+  it("each command has its own help: usage, options and an example, on stdout, exit 0", async () => {
+    const global = await zimage(["--help"]);
+    expect(global.code).toBe(0);
+    const helps = new Set([global.stdout]);
+    for (const { name, options } of COMMANDS) {
+      const help = await zimage([name, "--help"]);
+      expect({ name, code: help.code, stderr: help.stderr }).toEqual({ name, code: 0, stderr: "" });
+      expect(help.stdout).toMatch(new RegExp(`^zimage ${name}: .+\\n\\nUsage:\\n  zimage ${name}`));
+      expect(help.stdout).toMatch(new RegExp(`Examples?:\\n  zimage ${name} `));
+      for (const option of options) expect(help.stdout).toContain(`--${option}`);
+      helps.add(help.stdout);
+    }
+    // `NAME -h` and `help NAME` are the same as `NAME --help`.
+    const generate = (await zimage(["generate", "--help"])).stdout;
+    expect((await zimage(["generate", "-h"])).stdout).toBe(generate);
+    expect((await zimage(["help", "generate"])).stdout).toBe(generate);
+    // One global help plus one per command, all different.
+    expect(helps.size).toBe(COMMANDS.length + 1);
+    expect(generate).toContain("--steps N");
+    expect((await zimage(["jobs", "--help"])).stdout).not.toContain("--steps");
+  }, 180_000);
+
+  it("an unknown option is named exactly, with balanced quotes, by both CLIs", async () => {
+    expect(await zimage(["generate", "x", "--bogus"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "zimage: unknown option --bogus; see zimage generate --help\n",
+    });
+    // An option of another command is unknown to this one.
+    expect(await zimage(["jobs", "--steps", "4"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "zimage: unknown option --steps; see zimage jobs --help\n",
+    });
+    expect(await zimage(["-x"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "zimage: unknown option -x; see zimage --help\n",
+    });
+    expect(await keysCli(["list", "--bogus"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "pnpm keys: unknown option --bogus; see pnpm keys --help\n",
+    });
+  }, 60_000);
+
+  it("keys create takes NAME or --name NAME, the same in zimage and pnpm keys", async () => {
+    const admin = { ZIMAGE_API_KEY: ADMIN };
+    const names: string[] = [];
+    for (const args of [
+      ["create", "by-arg"],
+      ["create", "--name", "by-flag"],
+    ]) {
+      const viaApi = await zimage(["keys", ...args, "--json"], admin);
+      expect(viaApi.code).toBe(0);
+      names.push((JSON.parse(viaApi.stdout) as { name: string }).name);
+      const direct = await keysCli([...args, "--json"]);
+      expect(direct.code).toBe(0);
+      names.push((JSON.parse(direct.stdout) as { name: string }).name);
+    }
+    expect(names).toEqual(["by-arg", "by-arg", "by-flag", "by-flag"]);
+    const two = { code: 2, stdout: "" };
+    expect(await zimage(["keys", "create", "a", "--name", "b"], admin)).toEqual({
+      ...two,
+      stderr: 'zimage: two names given ("a" and --name "b"); give one\n',
+    });
+    expect(await keysCli(["create", "a", "--name", "b"])).toEqual({
+      ...two,
+      stderr: 'pnpm keys: two names given ("a" and --name "b"); give one; see pnpm keys --help\n',
+    });
+  }, 60_000);
+
+  it("jobs lists an admin's own jobs; --all every key's, for admins only", async () => {
+    const users = await cluster.submit({ prompt: "a user's job", size: "128x128" }, key);
+    const ids = async (args: string[], env: Record<string, string>) => {
+      const ran = await zimage(["jobs", "--limit", "100", "--json", ...args], env);
+      expect(ran.code).toBe(0);
+      return (JSON.parse(ran.stdout) as { data: Array<{ id: string }> }).data.map((j) => j.id);
+    };
+    const admin = { ZIMAGE_API_KEY: ADMIN };
+    expect(await ids([], admin)).not.toContain(users);
+    expect(await ids(["--all"], admin)).toContain(users);
+    expect(await ids([], {})).toContain(users);
+    const refused = await zimage(["jobs", "--all"]);
+    expect([refused.code, refused.stderr]).toEqual([3, "zimage: only admins can list other keys' jobs\n"]);
+  }, 60_000);
+
+  it("pnpm keys --help prints its usage on stdout and exits 0; no command is a usage error", async () => {
+    const help = await keysCli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe("");
+    expect(help.stdout).toMatch(/^pnpm keys: .*\n\nUsage:\n {2}pnpm keys create NAME/);
+    const bare = await keysCli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain("Usage:");
+  }, 60_000);
 });

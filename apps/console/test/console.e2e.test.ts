@@ -248,8 +248,8 @@ describe("web console", () => {
     const prompt = page.getByLabel("Prompt", { exact: true });
     expect(await prompt.getAttribute("aria-invalid")).toBe("true");
     const promptError = await page.locator(`#${await prompt.getAttribute("aria-describedby")}`).textContent();
-    expect(promptError).toBe("must not be empty");
-    expect(await page.locator("#size-error").textContent()).toBe("both sides must be divisible by 32");
+    expect(promptError).toBe("Prompt must not be empty");
+    expect(await page.locator("#size-error").textContent()).toBe("Size: both sides must be divisible by 32");
     await shot(page, "1b-create-errors");
 
     await page.getByLabel("Size").selectOption("1024x1024");
@@ -393,6 +393,180 @@ describe("web console", () => {
       expect(overflow, `#/${screen} scrolls sideways`).toBeLessThanOrEqual(0);
       await shot(page, `7-narrow-${screen}`);
     }
+    await context.close();
+  });
+});
+
+describe("rough edges a new user hit (issue #19)", () => {
+  it("fits the admin screen in a 390 px phone: nothing scrolls sideways, the chart's axis labels are readable and apart", async () => {
+    const { context, page } = await signedIn(ADMIN, { width: 390, height: 844 });
+    await page.goto(`${cluster.apiUrl}/#/admin`);
+    await page.locator('tr[data-upstream="gpu0"]').waitFor();
+    await page.getByRole("img", { name: /queue depth/i }).waitFor();
+    await shot(page, "8-admin-390");
+    // What sticks out, named, should this fail.
+    const sticking = await page.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((el) => el.getBoundingClientRect().right > 390)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}`)
+        .slice(0, 12),
+    );
+    expect(
+      await page.evaluate(() => document.documentElement.scrollWidth),
+      sticking.join(", "),
+    ).toBeLessThanOrEqual(390);
+    // The upstream table scrolls inside its own box, which stays within the page.
+    const wrap = page.locator(".table-wrap").filter({ has: page.locator('tr[data-upstream="gpu0"]') });
+    const box = (await wrap.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    const scroll = await wrap.evaluate((el) => ({
+      scrollWidth: el.scrollWidth,
+      clientWidth: el.clientWidth,
+    }));
+    expect(scroll.scrollWidth).toBeGreaterThan(scroll.clientWidth);
+    // Every column can be reached: the last one scrolls into the box.
+    await wrap.evaluate((el) => el.scrollTo({ left: el.scrollWidth }));
+    const last = (await page.locator('tr[data-upstream="gpu0"] td').last().boundingBox())!;
+    expect(last.x + last.width).toBeLessThanOrEqual(box.x + box.width + 1);
+
+    const labels = await page.locator(".chart .chart-label").evaluateAll((els) =>
+      els.map((el) => {
+        const r = el.getBoundingClientRect();
+        return {
+          text: el.textContent,
+          x: r.x,
+          y: r.y,
+          width: r.width,
+          height: r.height,
+          font: getComputedStyle(el).fontSize,
+        };
+      }),
+    );
+    expect(labels.map((l) => l.text)).toEqual([expect.stringMatching(/^\d+$/), "0", "60 min ago", "now"]);
+    for (const l of labels) {
+      // Text at the page's own size (12.8 px), not scaled down with the chart.
+      expect(l.font).toBe("12.8px");
+      expect(l.height).toBeGreaterThanOrEqual(12);
+      expect(l.x).toBeGreaterThanOrEqual(0);
+      expect(l.x + l.width).toBeLessThanOrEqual(390);
+    }
+    for (let i = 0; i < labels.length; i++)
+      for (let j = i + 1; j < labels.length; j++) {
+        const [a, b] = [labels[i]!, labels[j]!];
+        const apart =
+          a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+        expect(apart, `"${a.text}" and "${b.text}" overlap`).toBe(true);
+      }
+    expect(problemsOf(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("says what is wrong with a field in words: the field's label and the rule", async () => {
+    const { context, page } = await signedIn(userKey);
+    await page.goto(`${cluster.apiUrl}/#/create`);
+    await page.getByLabel("Prompt", { exact: true }).fill("a fox");
+    await page.getByLabel("Steps").fill("101");
+    await page.getByLabel("Guidance").fill("21");
+    await page.getByLabel("Number of images").fill("1.5");
+    await page.getByRole("button", { name: "Submit job" }).click();
+    const errorOf = async (label: string) => {
+      const input = page.getByLabel(label, { exact: true });
+      expect(await input.getAttribute("aria-invalid")).toBe("true");
+      return page.locator(`#${await input.getAttribute("aria-describedby")}`).textContent();
+    };
+    expect(await errorOf("Steps")).toBe("Steps must be at most 100");
+    expect(await errorOf("Guidance")).toBe("Guidance must be at most 20");
+    expect(await errorOf("Number of images")).toBe("Number of images must be a whole number");
+    expect(await page.locator(".field-error").allTextContents()).not.toContainEqual(
+      expect.stringMatching(/Too big|Too small|expected/),
+    );
+    // The API says the same, field by field, in its `details`.
+    const res = await cluster.request("POST", "/v1/jobs", {
+      key: userKey,
+      body: { prompt: "a fox", num_inference_steps: 101 },
+    });
+    expect(((await res.json()) as { error: { details: unknown } }).error.details).toEqual([
+      { path: "num_inference_steps", message: "must be at most 100" },
+    ]);
+    await shot(page, "9-create-field-errors");
+    await context.close();
+  });
+
+  it("styles the queue admin's sign-in page like the console, with its own stylesheet and no CSP violation", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on("console", (msg) => {
+      if (msg.type() === "error") problems.push(msg.text());
+    });
+    page.on("response", (res) => {
+      if (res.status() >= 400) problems.push(`${res.status()}: ${res.url()}`);
+    });
+    const look = () =>
+      page.evaluate(() => {
+        // Unfocused, as the console's page is: a focused input wears the focus ring's radius.
+        (document.activeElement as HTMLElement | null)?.blur();
+        const css = (sel: string, prop: string) =>
+          getComputedStyle(document.querySelector(sel)!).getPropertyValue(prop);
+        return {
+          background: css("body", "background-color") || css("html", "background-color"),
+          font: css("body", "font-family"),
+          card: [css("form", "background-color"), css("form", "border-radius"), css("form", "padding")],
+          button: [css("button", "background-color"), css("button", "color"), css("button", "border-radius")],
+          input: [css("input", "border-radius"), css("input", "padding")],
+          brand: css(".logo", "background-color"),
+        };
+      });
+    await page.goto(`${cluster.apiUrl}/`);
+    await page.getByLabel("API key").waitFor();
+    const consoleLook = await look();
+    await page.goto(`${cluster.apiUrl}/admin/login`);
+    await page.getByLabel("Admin API key").waitFor();
+    await shot(page, "10-admin-login");
+    expect(await look()).toEqual(consoleLook);
+    expect(consoleLook.button[0]).toBe("rgb(59, 63, 182)");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // A wrong key: the page again, in the same style, with the reason.
+    await page.getByLabel("Admin API key").fill("zk_aaaaaaaa_wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("alert").textContent()).toBe("That is not a valid admin key.");
+    expect(await look()).toEqual(consoleLook);
+    expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
+    await context.close();
+  });
+
+  it("shows an admin their own jobs in My jobs, and everyone's with All keys", async () => {
+    const theirs = await cluster.submit(
+      { prompt: "Grace's job, not the admin's", size: "128x128" },
+      otherKey,
+    );
+    const mine = await cluster.submit({ prompt: "the admin's own job", size: "128x128" }, ADMIN);
+    await cluster.waitFor(theirs, undefined, 30_000, otherKey);
+    await cluster.waitFor(mine, undefined, 30_000, ADMIN);
+    const { context, page } = await signedIn(ADMIN);
+    await page.goto(`${cluster.apiUrl}/#/jobs`);
+    const own = page.locator(`li[data-job-id="${mine}"]`);
+    const other = page.locator(`li[data-job-id="${theirs}"]`);
+    await own.waitFor();
+    expect(await other.count()).toBe(0);
+    const allKeys = page.getByRole("checkbox", { name: "All keys" });
+    expect(await allKeys.isChecked()).toBe(false);
+    await allKeys.check();
+    await other.waitFor();
+    expect(await own.count()).toBe(1);
+    await shot(page, "11-my-jobs-all-keys");
+    await allKeys.uncheck();
+    await other.waitFor({ state: "detached" });
+    await own.waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    // A user has no such filter.
+    const user = await signedIn(userKey);
+    await user.page.goto(`${cluster.apiUrl}/#/jobs`);
+    await user.page.getByRole("heading", { name: "My jobs", level: 1 }).waitFor();
+    expect(await user.page.getByRole("checkbox", { name: "All keys" }).count()).toBe(0);
+    await user.context.close();
     await context.close();
   });
 });

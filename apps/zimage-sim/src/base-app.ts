@@ -1,18 +1,12 @@
 import express, { type Express } from "express";
-import { pino } from "pino";
+import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
+import { requestLogLevel } from "./sim-logger";
 
 /** An express app with the simulator's request logging, the base of every profile. */
-export function createBaseApp(logLevel: string): Express {
+export function createBaseApp(logger: Logger): Express {
   const app = express();
   app.disable("x-powered-by");
-  const logger = pino({ name: "zimage-sim", level: logLevel });
-  app.use(
-    pinoHttp({
-      logger,
-      // Health and status are polled constantly by the gateway; logging each would drown the rest.
-      autoLogging: { ignore: (req) => req.url === "/health" || req.url === "/v1/internal/status" },
-    }),
-  );
+  app.use(pinoHttp({ logger, customLogLevel: requestLogLevel }));
   return app;
 }

@@ -23,6 +23,11 @@ const schema = z.object({
   SIM_FAULT_LATENCY_MS: ms.default(0),
   SIM_FAULT_DROP_CONNECTIONS: count.default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** The gateway's variable, with its meaning: `pnpm start` sets it for the processes it runs in a terminal. */
+  LOG_PRETTY: z
+    .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+    .transform((v) => v === "true" || v === "1" || v === "yes")
+    .default(false),
 });
 
 export interface SimulatorConfig {
@@ -37,6 +42,7 @@ export interface SimulatorConfig {
   msPerStepMegapixel: number;
   faults: Partial<Faults>;
   logLevel: string;
+  logPretty: boolean;
 }
 
 export function loadSimulatorConfig(env: Record<string, string | undefined> = process.env): SimulatorConfig {
@@ -68,5 +74,6 @@ export function loadSimulatorConfig(env: Record<string, string | undefined> = pr
       dropConnections: c.SIM_FAULT_DROP_CONNECTIONS,
     },
     logLevel: c.LOG_LEVEL,
+    logPretty: c.LOG_PRETTY,
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import express, { type Express, type Request, type Response } from "express";
 import multer from "multer";
+import type { Logger } from "pino";
 import { z } from "zod";
 import { mountAdminRoutes } from "./admin-routes";
 import { createBaseApp } from "./base-app";
@@ -85,9 +86,9 @@ function toImageJob(
 /** The documented profile: the server as shared/zimage-api.md's API notes describe it. */
 export function createDocumentedApp(
   gpu: SimulatedGpu,
-  opts: Required<Pick<SimulatorOptions, "loadMs" | "baseMs" | "msPerStepMegapixel">> & { logLevel: string },
+  opts: Required<Pick<SimulatorOptions, "loadMs" | "baseMs" | "msPerStepMegapixel">> & { logger: Logger },
 ): Express {
-  const app = createBaseApp(opts.logLevel);
+  const app = createBaseApp(opts.logger);
   const files = new Map<string, Buffer>();
   const upload = multer({
     storage: multer.memoryStorage(),

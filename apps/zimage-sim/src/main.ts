@@ -1,4 +1,5 @@
 import { loadSimulatorConfig, type SimulatorConfig } from "./config";
+import { createSimLogger } from "./sim-logger";
 import { startSimulator } from "./simulator";
 
 let config: SimulatorConfig;
@@ -9,9 +10,17 @@ try {
   process.exit(1);
 }
 
-const sim = await startSimulator(config);
-process.stdout.write(
-  `${JSON.stringify({ level: 30, time: Date.now(), name: "zimage-sim", msg: `Z-Image simulator listening on ${sim.url}`, profile: config.profile, loadMs: config.loadMs, baseMs: config.baseMs, msPerStepMegapixel: config.msPerStepMegapixel, faults: config.faults })}\n`,
+const logger = createSimLogger({ level: config.logLevel, pretty: config.logPretty });
+const sim = await startSimulator({ ...config, logger });
+logger.info(
+  {
+    profile: config.profile,
+    loadMs: config.loadMs,
+    baseMs: config.baseMs,
+    msPerStepMegapixel: config.msPerStepMegapixel,
+    faults: config.faults,
+  },
+  `Z-Image simulator listening on ${sim.url}`,
 );
 
 const stop = async () => {

@@ -1,9 +1,11 @@
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
+import type { Logger } from "pino";
 import { createDocumentedApp } from "./documented-app";
 import { type Faults, noFaults } from "./faults";
 import { SimulatedGpu, type SimulatorStats } from "./gpu";
 import { createReferenceApp } from "./reference/app";
+import { createSimLogger } from "./sim-logger";
 
 /**
  * Which server the simulator plays: "documented" follows the API notes of shared/zimage-api.md;
@@ -29,7 +31,11 @@ export interface SimulatorOptions {
   baseMs?: number;
   msPerStepMegapixel?: number;
   faults?: Partial<Faults>;
+  /** Default "silent": a simulator inside a test keeps quiet. Ignored when `logger` is given. */
   logLevel?: string;
+  /** Human-readable lines (pino-pretty) instead of JSON. */
+  logPretty?: boolean;
+  logger?: Logger;
 }
 
 export interface RunningSimulator {
@@ -47,7 +53,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     loadMs: opts.loadMs ?? 3000,
     baseMs: opts.baseMs ?? 1000,
     msPerStepMegapixel: opts.msPerStepMegapixel ?? 20,
-    logLevel: opts.logLevel ?? "silent",
+    logger:
+      opts.logger ?? createSimLogger({ level: opts.logLevel ?? "silent", pretty: opts.logPretty ?? false }),
   };
   let port = 0;
   const app =

@@ -78,20 +78,29 @@ const number = () =>
         : undefined,
   });
 
+/**
+ * A whole number in [min, max], with messages a person reads as they are ("must be at most 100"),
+ * not zod's defaults ("Too big: expected number to be <=100"); clients put the field's name first.
+ */
+const wholeNumber = (min: number, max: number) =>
+  number()
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+/** A decimal number in [min, max], with the same kind of messages as wholeNumber. */
+const decimal = (min: number, max: number) =>
+  number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
 const common = {
   prompt: prompt.describe(
     "1-4000 characters of well-formed Unicode (no lone surrogates, no U+FFFD, no NUL); not only spaces or invisible characters",
   ),
   negative_prompt: text(PROMPT_MAX_CHARS).optional(),
-  n: number().int().min(1).max(4).default(DEFAULTS.n),
-  num_inference_steps: number().int().min(1).max(100).default(DEFAULTS.steps),
+  n: wholeNumber(1, 4).default(DEFAULTS.n),
+  num_inference_steps: wholeNumber(1, 100).default(DEFAULTS.steps),
   cfg_normalization: z.boolean().default(false),
   /** Passed through to the upstream; the real server may ignore it (the simulator honours it). */
-  seed: number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1)
-    .optional(),
+  seed: wholeNumber(0, 2 ** 32 - 1).optional(),
   /** Deliveries of this job's state changes (default: the final ones), signed per Standard Webhooks. */
   webhook: z
     .strictObject({
@@ -122,7 +131,7 @@ export const generateRequestSchema = z.strictObject({
   kind: z.literal("generate").optional(),
   ...common,
   size: sizeSchema.default(DEFAULTS.size),
-  guidance_scale: number().min(0).max(20).default(DEFAULTS.generateGuidance),
+  guidance_scale: decimal(0, 20).default(DEFAULTS.generateGuidance),
 });
 
 /** Edit fields arrive as multipart text; without `size` the submit fills in `fitEditSize` of the input. */
@@ -134,7 +143,7 @@ export const editRequestSchema = z.strictObject({
     .describe(
       "Default: the input image's size fitted to these bounds keeping its aspect ratio (scaled down to 2048 or up to 128 on a side, each side rounded down to a multiple of 32: 4032x3024 → 2048x1536, 1000x1000 → 992x992); refused when the input is more elongated than 16:1. The job's params show the size chosen. An upstream whose edits are asynchronous (the reference server) ignores size and renders at the input's own size.",
     ),
-  guidance_scale: number().min(0).max(20).default(DEFAULTS.editGuidance),
+  guidance_scale: decimal(0, 20).default(DEFAULTS.editGuidance),
 });
 
 export type GenerateParams = z.infer<typeof generateRequestSchema>;

@@ -115,7 +115,7 @@ export interface ListParams {
   cursor?: string;
   created_after?: string;
   created_before?: string;
-  /** Admins: one key's jobs. */
+  /** `"me"`: your own jobs; `"all"`: everyone's (admins; an admin's default); a key id: that key's (admins). */
   owner?: string;
 }
 

@@ -466,7 +466,13 @@ export const openapiDocument = {
           { name: "status", in: "query", schema: { enum: [...JOB_STATUSES] } },
           { name: "created_after", in: "query", schema: { type: "string", format: "date-time" } },
           { name: "created_before", in: "query", schema: { type: "string", format: "date-time" } },
-          { name: "owner", in: "query", schema: { type: "string" }, description: "admins: one key's jobs" },
+          {
+            name: "owner",
+            in: "query",
+            schema: { type: "string" },
+            description:
+              "`me`: the caller's own jobs (anyone); `all`: everyone's (admins, and an admin's default); a key id: that key's jobs (admins)",
+          },
         ],
         responses: {
           "200": jsonBody(ref("JobList"), "A page of jobs"),

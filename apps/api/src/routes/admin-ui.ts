@@ -3,12 +3,13 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import { GatewayError } from "@zimage/core";
 import type { Queue } from "bullmq";
-import express, { type Request, type RequestHandler, Router } from "express";
+import express, { type Request, type RequestHandler, type Response, Router } from "express";
 import type { Redis } from "ioredis";
 import { clientIp, type KeyResolver, refuseForeignOrigin } from "../auth";
 import { endSession, SESSION_COOKIE } from "../browser-session";
 import { isAdmin, type Principal } from "../principal";
 import type { OriginCheck } from "../same-origin";
+import { consoleStylesheet } from "./console";
 import { setSessionCookie } from "./session";
 
 const BASE = "/admin/queues";
@@ -71,17 +72,36 @@ const readOnly: RequestHandler = (req, res, next) => {
   );
 };
 
-const loginPage = (message = "") => `<!doctype html>
+/**
+ * The console's look without its stylesheet (the console not built): its colours, card, fields and
+ * button, inline. With the console built, the page links the console's own stylesheet instead.
+ */
+const FALLBACK_STYLE = `:root{--bg:#f6f7fb;--line:#d6d8e1;--accent:#3b3fb6;--muted:#4a4f63;--bad:#b3261e;
+font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1e2b;background:var(--bg)}
+*{box-sizing:border-box}body{margin:0}.page{max-width:30rem;margin:0 auto;padding:4rem 1.25rem 1.25rem}
+.brand{display:flex;align-items:center;gap:.5rem;font-weight:700}.logo{display:inline-grid;place-items:center;
+width:1.8rem;height:1.8rem;border-radius:7px;background:var(--accent);color:#fff;font-weight:800}
+h1{font-size:1.6rem;margin:0 0 .5rem}.card{display:grid;gap:.25rem;background:#fff;border:1px solid var(--line);
+border-radius:10px;padding:1.25rem}label{font-weight:600}input{width:100%;font:inherit;border:1px solid #8a8fa3;
+border-radius:8px;padding:.5rem .6rem}.hint{color:var(--muted);font-size:.9rem;margin:.3rem 0 .5rem}
+button{justify-self:start;margin-top:.75rem;font:inherit;font-weight:600;padding:.5rem 1rem;border-radius:8px;
+border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer}
+[role=alert]{color:var(--bad);font-weight:600}`;
+
+/** The sign-in page, in the console's markup (its classes), with its stylesheet when built. */
+const loginPage = (stylesheet: string | null, message = "") => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Z-Image Gateway admin sign-in</title>
-<style>body{font:16px system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#111}
-label{display:block;margin:1rem 0 .3rem}input{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}
-button{margin-top:1rem;padding:.5rem 1rem;font:inherit}p[role=alert]{color:#a00}</style></head>
-<body><h1>Queue admin</h1>
+${stylesheet ? `<link rel="stylesheet" href="${stylesheet}">` : `<style>${FALLBACK_STYLE}</style>`}</head>
+<body><main class="page narrow signin">
+<p class="brand"><span class="logo" aria-hidden="true">Z</span>Z-Image Gateway</p>
+<h1>Queue admin</h1>
+<form method="post" action="/admin/login" class="card"><label for="key">Admin API key</label>
+<input id="key" name="key" type="password" autocomplete="off" required autofocus aria-describedby="key-hint">
+<p id="key-hint" class="hint">An admin key (<code>zk_…</code>). It is exchanged for a session cookie, shared with
+the web console, and not kept in this browser.</p>
 ${message ? `<p role="alert">${message}</p>` : ""}
-<form method="post" action="/admin/login"><label for="key">Admin API key</label>
-<input id="key" name="key" type="password" autocomplete="off" required autofocus>
-<button type="submit">Sign in</button></form></body></html>`;
+<button type="submit">Sign in</button></form></main></body></html>`;
 
 /**
  * bull-board at /admin/queues for admins. Browsers sign in once, here at /admin/login or in the web
@@ -94,6 +114,8 @@ export function adminUiRouter(deps: {
   prefix: string;
   keys: KeyResolver;
   origins: OriginCheck;
+  /** The built web console, whose stylesheet the sign-in page uses (default: apps/console/dist). */
+  consoleDir?: string | undefined;
 }): Router {
   const router = Router();
   const serverAdapter = new ExpressAdapter();
@@ -133,18 +155,24 @@ export function adminUiRouter(deps: {
     });
   };
 
-  const page: RequestHandler = (_req, res, next) => {
-    // No external resources; the login form posts only to this origin.
-    res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
-    next();
+  /**
+   * Sends the sign-in page. No external resources and no script: the console's stylesheet from this
+   * origin (or, unbuilt, the inline fallback), and a form that posts only to this origin.
+   */
+  const sendLogin = async (res: Response, status: number, message?: string) => {
+    const stylesheet = await consoleStylesheet(deps.consoleDir);
+    res.set(
+      "Content-Security-Policy",
+      `default-src 'none'; style-src ${stylesheet ? "'self'" : "'unsafe-inline'"}; form-action 'self'`,
+    );
+    res.status(status).type("html").send(loginPage(stylesheet, message));
   };
-  router.get("/admin/login", page, (_req, res) => {
-    res.type("html").send(loginPage());
+  router.get("/admin/login", async (_req, res) => {
+    await sendLogin(res, 200);
   });
   const sameSite = refuseForeignOrigin(deps.origins);
   router.post(
     "/admin/login",
-    page,
     sameSite,
     express.urlencoded({ extended: false, limit: "4kb" }),
     async (req, res) => {
@@ -154,10 +182,10 @@ export function adminUiRouter(deps: {
         principal = key ? await deps.keys.principalFor(key, clientIp(req)) : null;
       } catch (err) {
         if (!(err instanceof GatewayError) || err.status !== 429) throw err;
-        return res.status(429).type("html").send(loginPage(err.message));
+        return sendLogin(res, 429, err.message);
       }
       if (!principal || !isAdmin(principal)) {
-        return res.status(401).type("html").send(loginPage("That is not a valid admin key."));
+        return sendLogin(res, 401, "That is not a valid admin key.");
       }
       const id = await deps.keys.startSession(principal);
       setSessionCookie(res, id, req.secure);

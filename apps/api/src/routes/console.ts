@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { type RequestHandler, Router } from "express";
@@ -62,4 +63,16 @@ export function consoleRouter(dir = DEFAULT_CONSOLE_DIR): Router {
   // Other files of the build (icons).
   router.use(headers, express.static(dir, { index: false, maxAge: "1h" }));
   return router;
+}
+
+/**
+ * The built console's stylesheet (`/assets/index-<hash>.css`, named in its index.html), for pages
+ * the api renders itself (the queue admin's sign-in) to look like the console; null when the console
+ * is not built. Read per call: a rebuild renames it.
+ */
+export async function consoleStylesheet(dir = DEFAULT_CONSOLE_DIR): Promise<string | null> {
+  const html = await readFile(join(dir, "index.html"), "utf8").catch(() => "");
+  const link = /<link\b[^>]*\brel="stylesheet"[^>]*>/.exec(html)?.[0];
+  const href = link && /\bhref="(\/assets\/[\w.-]+\.css)"/.exec(link)?.[1];
+  return href ?? null;
 }

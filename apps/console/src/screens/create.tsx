@@ -1,47 +1,15 @@
 import { DEFAULTS, editRequestSchema, generateRequestSchema, SIZE_LIMITS } from "@zimage/core/job-request";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, describeError, jobsApi } from "../api";
+import { errorsFrom, type Field, type FieldErrors } from "../field-errors";
 import { SIZE_PRESETS } from "../format";
 import { navigate } from "../router";
 
-type Field =
-  | "prompt"
-  | "negative_prompt"
-  | "size"
-  | "num_inference_steps"
-  | "guidance_scale"
-  | "n"
-  | "image"
-  | "priority"
-  | "cancel_after";
-type Errors = Partial<Record<Field | "form", string>>;
+type Errors = FieldErrors;
 
 const CUSTOM = "custom";
 const SAME_AS_INPUT = "input";
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
-
-/** The API's field paths → the form's fields; anything else is shown above the button. */
-function errorsFrom(issues: Array<{ path: string; message: string }>): Errors {
-  const out: Errors = {};
-  for (const { path, message } of issues) {
-    const field = (path.split(".")[0] ?? "") as Field;
-    const key = [
-      "prompt",
-      "negative_prompt",
-      "size",
-      "num_inference_steps",
-      "guidance_scale",
-      "n",
-      "image",
-      "priority",
-      "cancel_after",
-    ].includes(field)
-      ? field
-      : "form";
-    out[key] ??= message;
-  }
-  return out;
-}
 
 /** Props that tie an input to its error message for screen readers. */
 const described = (errors: Errors, field: Field) =>

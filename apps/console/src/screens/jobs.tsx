@@ -15,20 +15,29 @@ const RANK: Record<JobView["status"], number> = {
 };
 const promptOf = (job: JobView) => String(job.params.prompt ?? "");
 
+/** Everyone's jobs are not on the caller's event stream: the list is read again this often instead. */
+const ALL_KEYS_REFRESH_MS = 5000;
+
 /**
  * My jobs: the first page from `GET /v1/jobs`, then kept current by one server-sent event stream
- * (`GET /v1/events`) for all of them: positions, phases, ends.
+ * (`GET /v1/events`) for all of them: positions, phases, ends. An admin sees their own jobs
+ * (`owner=me`) unless they tick "All keys" (`owner=all`), which re-reads the list every few seconds.
  */
 export function JobsScreen({ session, onNotice }: { session: Session; onNotice: (msg: string) => void }) {
   const [jobs, setJobs] = useState<Map<string, JobView>>(new Map());
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState("");
   const [live, setLive] = useState(false);
+  const [allKeys, setAllKeys] = useState(false);
+  const isAdmin = session.principal.role === "admin";
   const now = useNow(1000);
 
   useEffect(() => {
     let closed = false;
-    const owner = session.principal.role === "admin" ? session.principal.id : undefined;
+    const owner = isAdmin ? (allKeys ? "all" : "me") : undefined;
+    // A new scope starts from its own first page (not the other scope's jobs).
+    setJobs(new Map());
+    setLoaded(false);
     const upsert = (job: JobView) =>
       setJobs((prev) => {
         const next = new Map(prev);
@@ -93,12 +102,14 @@ export function JobsScreen({ session, onNotice }: { session: Session; onNotice: 
     };
     connect();
     void load();
+    const refresh = owner === "all" ? setInterval(() => void load(), ALL_KEYS_REFRESH_MS) : undefined;
     return () => {
       closed = true;
       clearTimeout(retry);
+      clearInterval(refresh);
       events?.close();
     };
-  }, [session.principal.id, session.principal.role]);
+  }, [session.principal.id, isAdmin, allKeys]);
 
   const act = async (job: JobView, action: "cancel" | "retry") => {
     try {
@@ -116,6 +127,12 @@ export function JobsScreen({ session, onNotice }: { session: Session; onNotice: 
       <div class="title-row">
         <h1>My jobs</h1>
         <span class={`live${live ? " on" : ""}`}>{live ? "live" : "reconnecting…"}</span>
+        {isAdmin && (
+          <label class="scope">
+            <input type="checkbox" checked={allKeys} onChange={(e) => setAllKeys(e.currentTarget.checked)} />
+            All keys
+          </label>
+        )}
       </div>
       {error && <p role="alert">{error}</p>}
       {loaded && sorted.length === 0 && (

@@ -1,4 +1,5 @@
 import type { Express, NextFunction, Request, Response } from "express";
+import type { Logger } from "pino";
 import { mountAdminRoutes } from "../admin-routes";
 import { createBaseApp } from "../base-app";
 import type { SimulatedGpu } from "../gpu";
@@ -16,7 +17,7 @@ export interface ReferenceAppOptions {
   editLoadMs: number;
   baseMs: number;
   msPerStepMegapixel: number;
-  logLevel: string;
+  logger: Logger;
   /** The origin result URLs are built on, e.g. `http://zimage-gpu.invalid:8003` (read per URL). */
   publicHost: () => string;
 }
@@ -26,7 +27,7 @@ export interface ReferenceAppOptions {
  * server: what it actually does") as a gateway deployed in front of it meets it.
  */
 export function createReferenceApp(gpu: SimulatedGpu, opts: ReferenceAppOptions): Express {
-  const app = createBaseApp(opts.logLevel);
+  const app = createBaseApp(opts.logger);
   const pipelines = new Pipelines(gpu, { t2i: opts.t2iLoadMs, edit: opts.editLoadMs });
   const outputs = new OutputFiles(opts.publicHost);
   const runner = new JobRunner(gpu, new ImageWork(gpu, pipelines, outputs, opts));
