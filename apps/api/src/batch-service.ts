@@ -160,7 +160,7 @@ export class BatchService {
           owner: principal.id,
           params,
           defaulted: leftOut(given),
-          ...atIndex(where, i, () => schedulingOf(principal, priority ?? "batch", cancel_after)),
+          ...atIndex(where, i, () => schedulingOf(principal, priority, cancel_after, Date.now(), "batch")),
         };
         if (webhook) {
           // The SSRF guard once per distinct URL (a batch usually shares one).
@@ -228,7 +228,17 @@ export class BatchService {
     try {
       if (s.sent && s.reservation && !(err instanceof GatewayError)) {
         const jobs = await Promise.all(s.reservation.ids.map((id) => queue.getJob(id)));
-        await Promise.all(jobs.map((job) => job?.remove()));
+        // A job a dispatcher already took cannot be removed (it is locked): then the batch is partly
+        // queued, and everything stays, as for a single submit whose fate is unknown.
+        const removed = await Promise.allSettled(jobs.map((job) => job?.remove()));
+        const stuck = removed.filter((r) => r.status === "rejected");
+        if (stuck.length > 0) {
+          reportInternalError(logger, "submit_undo", (stuck[0] as PromiseRejectedResult).reason, {
+            batchId: s.reservation.batchId,
+            jobsLeft: stuck.length,
+          });
+          return;
+        }
       }
       await Promise.all([
         s.idemKey !== undefined ? releaseIdempotencyKey(redis, prefix, s.owner, s.idemKey) : null,

@@ -433,6 +433,8 @@ export function schedulingOf(
   priority: PriorityClass | undefined,
   cancelAfter: number | string | undefined,
   now = Date.now(),
+  /** The class a job gets when it names none: interactive for a single job, batch in a batch. */
+  preferred: PriorityClass = "interactive",
 ): Pick<JobData, "priority" | "deadline_at"> {
   const allowed = allowedClasses(principal.limits.priority_classes);
   if (priority !== undefined && !allowed.includes(priority)) {
@@ -442,7 +444,9 @@ export function schedulingOf(
       { allowed_priorities: allowed },
     );
   }
-  const out: Pick<JobData, "priority" | "deadline_at"> = { priority: priority ?? allowed[0]! };
+  // Unnamed, a job gets the preferred class, or the class its key is limited to.
+  const fallback = allowed.includes(preferred) ? preferred : allowed[0]!;
+  const out: Pick<JobData, "priority" | "deadline_at"> = { priority: priority ?? fallback };
   if (cancelAfter !== undefined) {
     const at =
       typeof cancelAfter === "number" ? now + Math.round(cancelAfter * 1000) : Date.parse(cancelAfter);

@@ -46,9 +46,9 @@ Options:
 
 Examples:
   pnpm keys create alice --rate 30 --max-pending 10
-  pnpm keys set-limits 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C --priority-classes batch --gpu-day 3600
+  pnpm keys set-limits k7x2m9qa --priority-classes batch --gpu-day 3600
   pnpm keys create ops --role admin
-  pnpm keys revoke 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C
+  pnpm keys revoke k7x2m9qa
 
 Without a global pnpm: npx -y pnpm@10 keys ... (the same as zimage keys, which goes through the API).
 `;

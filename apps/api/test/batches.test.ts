@@ -261,7 +261,7 @@ describe("reading and canceling a batch", () => {
 });
 
 describe("fair share", () => {
-  it("a batch's jobs take successive fair slots: another key's job goes in after the batch's first", async () => {
+  it("a batch's jobs take successive fair slots in the batch class: another key's batch job goes in after the batch's first, an interactive job ahead of all", async () => {
     const own = await startTestApi({ adminKey: ADMIN });
     try {
       const make = async (name: string) => {
@@ -283,8 +283,12 @@ describe("fair share", () => {
         prompts: ["h1", "h2", "h3", "h4", "h5"],
         size: "256x256",
       });
-      const single = await post(light, "/v1/jobs", { prompt: "l1", size: "256x256" });
+      // Fair share within the batch class: the light key's batch job goes right after the batch's first.
+      const single = await post(light, "/v1/jobs", { prompt: "l1", size: "256x256", priority: "batch" });
       expect(single.queue_position).toBe(2);
+      // An interactive job goes ahead of every batch job.
+      const urgent = await post(light, "/v1/jobs", { prompt: "l2", size: "256x256" });
+      expect(urgent.queue_position).toBe(1);
       const positions = await Promise.all(
         (batch.job_ids as string[]).map(async (id) => {
           const res = await fetch(`${own.url}/v1/jobs/${id}`, {
@@ -293,7 +297,7 @@ describe("fair share", () => {
           return ((await res.json()) as Json).queue_position;
         }),
       );
-      expect(positions).toEqual([1, 3, 4, 5, 6]);
+      expect(positions).toEqual([2, 4, 5, 6, 7]);
     } finally {
       await own.close();
     }

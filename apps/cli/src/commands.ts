@@ -131,10 +131,7 @@ export const COMMANDS: readonly Command[] = [
       "                   [--gpu-day S|none] [--gpu-month S|none]",
     ],
     options: ["role", ...KEY_LIMITS, "name"],
-    examples: [
-      "zimage keys create alice --rate 30 --max-pending 10",
-      "zimage keys revoke 01K2ZJ6V8Q3N4W5X6Y7Z8A9B0C",
-    ],
+    examples: ["zimage keys create alice --rate 30 --max-pending 10", "zimage keys revoke k7x2m9qa"],
     run: ({ client, args, flags }) => keysCommand(client, args, flags),
   },
   {
@@ -142,7 +139,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "GPU usage by UTC day and upstream: yours, or (admins) a key's or all keys'",
     usage: ["usage [ID|all] [--from YYYY-MM-DD] [--to YYYY-MM-DD]"],
     options: ["from", "to"],
-    examples: ["zimage usage", "zimage usage all --from 2026-11-01 --json"],
+    examples: ["zimage usage all --from 2026-11-01 --json", "zimage usage"],
     run: ({ client, args, flags }) => usageCommand(client, args, flags),
   },
 ];

@@ -187,7 +187,9 @@ export async function keysCommand(client: ZImageGateway, args: string[], flags: 
         throw new UsageError("usage: zimage keys set-limits ID [--rate N] [--max-pending N] [--weight N]");
       const patch = limits(flags);
       if (Object.keys(patch).length === 0)
-        throw new UsageError("give at least one of --rate, --max-pending, --weight, --gpu-day, --gpu-month");
+        throw new UsageError(
+          "give at least one of --rate, --max-pending, --weight, --priority-classes, --gpu-day, --gpu-month",
+        );
       const key = await client.keys.setLimits(arg, patch);
       print(flags.json, key, () => table([KEY_HEADER, keyLine(key)]));
       return EXIT.ok;

@@ -23,7 +23,7 @@ import type { Redis } from "ioredis";
 import { CircuitBreaker } from "./circuit-breaker";
 import { FetchPolicy } from "./fetch-policy";
 import { DEFAULT_USAGE_RETENTION_SECONDS, GpuAccounting } from "./gpu-accounting";
-import { gpuBoundMs } from "./gpu-meter";
+import { dispatchLifetimeMs, gpuBoundMs } from "./gpu-meter";
 import { IdleUnloader } from "./idle-unloader";
 import { JobEndings } from "./job-endings";
 import { JobLifecycle } from "./job-lifecycle";
@@ -160,6 +160,7 @@ export class Dispatcher {
       logger: this.log,
       retentionSeconds: opts.usageRetentionSeconds ?? DEFAULT_USAGE_RETENTION_SECONDS,
       boundMs: gpuBoundMs(opts.timings),
+      lifetimeMs: dispatchLifetimeMs(opts.timings),
     });
     const endings = new JobEndings({
       usage,

@@ -26,6 +26,8 @@ export interface GpuAccountingOptions {
   retentionSeconds: number;
   /** The most GPU time one dispatch can take (gpuBoundMs): what a running job reserves of a budget. */
   boundMs: number;
+  /** The longest a dispatch can last on the wall clock (dispatchLifetimeMs): how long that reservation lives. */
+  lifetimeMs?: number;
 }
 
 /** Default USAGE_RETENTION_DAYS (400 days), for dispatchers built without it (tests). */
@@ -44,8 +46,13 @@ export class GpuAccounting {
   constructor(private readonly opts: GpuAccountingOptions) {}
 
   admit(job: AnyJob): Promise<DispatchAdmission> {
-    const { redis, prefix, boundMs } = this.opts;
-    return admitDispatch(redis, prefix, { id: job.id!, owner: job.data.owner, boundMs });
+    const { redis, prefix, boundMs, lifetimeMs } = this.opts;
+    return admitDispatch(redis, prefix, {
+      id: job.id!,
+      owner: job.data.owner,
+      boundMs,
+      ...(lifetimeMs !== undefined ? { lifetimeMs } : {}),
+    });
   }
 
   /** An admitted job was not sent after all (canceled, lease lost): its reservation goes. */

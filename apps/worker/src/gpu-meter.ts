@@ -30,3 +30,13 @@ export class GpuMeter {
 export function gpuBoundMs(t: DispatchTimings): number {
   return (t.modelLoadRetries + 1) * (Math.max(t.coldImageTimeoutMs, t.imageTimeoutMs) + 1_000);
 }
+
+/**
+ * The longest one dispatch can last on the wall clock, from its admission to its record: the
+ * pre-flight wait for an idle GPU (at most the image timeout), every request (gpuBoundMs), the sleeps
+ * between model-load retries, and a minute for the rest (health reads, Redis). A budget's reservation
+ * lives this long, so it cannot expire under a job still running and let another job of the key in.
+ */
+export function dispatchLifetimeMs(t: DispatchTimings): number {
+  return t.imageTimeoutMs + gpuBoundMs(t) + t.modelLoadRetries * t.modelLoadRetryMs + 60_000;
+}

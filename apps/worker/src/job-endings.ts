@@ -6,6 +6,7 @@ import {
   type JobData,
   type JobResult,
   type Logger,
+  markDispatched,
   notifyWebhook,
   removePending,
   reported,
@@ -81,6 +82,9 @@ export class JobEndings {
       claimJobEnd(redis, prefix, jobId, status, this.opts.retentionSeconds).catch(
         reported(logger, "job_end_claim", { jobId }),
       ),
+      // A job that ended without being marked running (failed at dispatch over its GPU budget, or
+      // fetched past its deadline) still leaves queued-since, or the fair clock could not reset.
+      markDispatched(redis, prefix, jobId).catch(reported(logger, "queued_since_clear", { jobId })),
       // An ended job leaves the deadline index (a missed removal is dropped by the sweep at its deadline).
       job.data.deadline_at
         ? forgetDeadline(redis, prefix, jobId).catch(reported(logger, "deadline_forget", { jobId }))

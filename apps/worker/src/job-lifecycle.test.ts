@@ -6,6 +6,7 @@ import {
   createWebhookQueue,
   type JobData,
   type JobResult,
+  markQueued,
   QUEUES,
   readJobSnapshot,
   requestCancel,
@@ -190,6 +191,8 @@ describe("JobLifecycle", () => {
     expect(await t.lease.hold()).toBe(true);
     // The deadline passed while the job waited (no sweep runs here: the dispatcher's own check).
     const late = await t.add({ deadline_at: Date.now() - 1 });
+    // As a submit's reservation leaves it: the fair clock waits for the job while it is queued.
+    await markQueued(redis.conn, t.prefix, late.id!, Date.now());
     const job = (await t.worker.getNextJob("tok"))!;
     await t.lifecycle.run(job, "tok");
     await t.lifecycle.drain();
@@ -198,6 +201,8 @@ describe("JobLifecycle", () => {
     expect(JSON.parse(snapshot.failedReason!).code).toBe("deadline_exceeded");
     expect(statusOf(snapshot.state, snapshot.failedReason)).toBe("canceled");
     expect(requestsFor(`lifecycle ${t.prefix}`)).toHaveLength(0);
+    // It never ran, yet it left queued-since: an entry there would hold the fair clock for minutes.
+    expect(await redis.conn.zscore(`${t.prefix}:jobs:queued-since`, late.id!)).toBeNull();
     // A job whose deadline is still ahead runs.
     const inTime = await t.add({ deadline_at: Date.now() + 60_000 });
     const next = (await t.worker.getNextJob("tok"))!;

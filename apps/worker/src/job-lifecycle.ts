@@ -1,6 +1,7 @@
 import {
   CANCELED_WHILE_RUNNING,
   type CancelCode,
+  DEADLINE_WHILE_QUEUED,
   DEADLINE_WHILE_RUNNING,
   decideJobOutcome,
   decodeFailure,
@@ -133,10 +134,12 @@ export class JobLifecycle {
       // A job fetched after its deadline is never sent (issue #19): it ends as the sweep would end it.
       const cancel = canceledBefore ?? (await this.deadlineCancel(job));
       if (cancel) {
-        await this.discardCanceled(job, token, cancel);
+        await this.discardCanceled(job, token, cancel, false);
         return await this.settle(job, lock);
       }
-      if (!(await this.admitted(job, token))) return await this.settle(job, lock);
+      const admission = await this.admitted(job, token);
+      if (admission === "ended") return await this.settle(job, lock);
+      if (admission === "deferred") return this.putBack(job, lock);
       const meter = new GpuMeter();
       admittedAt = meter;
       if (job.attemptsMade === 0)
@@ -182,14 +185,14 @@ export class JobLifecycle {
   }
 
   /**
-   * The GPU budget check at dispatch (admitDispatch): false when the job is out of this dispatcher's
-   * hands — failed `quota_exceeded` (through JobEndings, never sent to a GPU) or back in the queue for
-   * a moment while the key's other running jobs hold what is left of its budget.
+   * The GPU budget check at dispatch (admitDispatch): `ended` when the job failed `quota_exceeded`
+   * (through JobEndings, never sent to a GPU), `deferred` when it went back to the queue for a moment
+   * while the key's other running jobs hold what is left of its budget.
    */
-  private async admitted(job: AnyJob, token: string): Promise<boolean> {
-    if (!this.opts.usage) return true;
+  private async admitted(job: AnyJob, token: string): Promise<"admitted" | "ended" | "deferred"> {
+    if (!this.opts.usage) return "admitted";
     const admission = await this.opts.usage.admit(job);
-    if (admission.action === "admit") return true;
+    if (admission.action === "admit") return "admitted";
     if (admission.action === "over") {
       this.opts.logger.info(
         { jobId: job.id, ...admission.quota },
@@ -197,10 +200,24 @@ export class JobLifecycle {
       );
       const { code, message, details } = admission.error;
       await this.failFinally(job, token, { code, message, details });
-      return false;
+      return "ended";
     }
     await job.moveToDelayed(Date.now() + QUOTA_WAIT_MS, token);
-    return false;
+    return "deferred";
+  }
+
+  /**
+   * A job deferred for its key's GPU budget went back to the queue untouched: nothing ran and nothing
+   * changed for its owner, so unlike `settle` the idle timer, the upstream's state and the job's event
+   * stream are left alone (a budgeted backlog would otherwise keep an idle GPU loaded and wake its
+   * owner's streams every second).
+   */
+  private putBack(job: AnyJob, lock: { stop(): void }): void {
+    lock.stop();
+    if (this.inFlight?.job === job) {
+      this.inFlight = null;
+      this.opts.monitor.busy = false;
+    }
   }
 
   /** Bookkeeping of a dispatch, sent at once rather than in turn: each round trip idles the GPU. */
@@ -242,8 +259,9 @@ export class JobLifecycle {
   private async failAttempt(job: AnyJob, token: string, err: unknown, aborted: boolean): Promise<void> {
     const log = this.opts.logger.child({ jobId: job.id });
     if (err instanceof DeadlinePassedError) {
+      // Thrown by the check before sending: the deadline passed before the GPU got the job.
       const cancel = await this.deadlineCancel(job);
-      return await this.discardCanceled(job, token, cancel ?? undefined);
+      return await this.discardCanceled(job, token, cancel ?? undefined, false);
     }
     // Not the job's fault: it goes back to the queue without an attempt counted.
     if (aborted || err instanceof LeaseLostError) {
@@ -329,14 +347,25 @@ export class JobLifecycle {
     return answer.canceled ? await this.canceled(job) : null;
   }
 
-  private async discardCanceled(job: AnyJob, token: string, cancel?: { code: CancelCode }): Promise<void> {
+  /** `ran`: the GPU got the job (false: its deadline passed or it was canceled before it was sent). */
+  private async discardCanceled(
+    job: AnyJob,
+    token: string,
+    cancel?: { code: CancelCode },
+    ran = true,
+  ): Promise<void> {
     const { opts } = this;
     const code = (cancel ?? (await this.canceled(job)))?.code;
     await opts.store
       .deletePrefix(`results/${job.id}/`)
       // The files go with the job at the latest (sweeper, delete); nothing links to them.
       .catch(reported(opts.logger, "canceled_result_delete", { jobId: job.id }));
-    const failure = code === "deadline_exceeded" ? DEADLINE_WHILE_RUNNING : CANCELED_WHILE_RUNNING;
+    const failure =
+      code === "deadline_exceeded"
+        ? ran
+          ? DEADLINE_WHILE_RUNNING
+          : DEADLINE_WHILE_QUEUED
+        : CANCELED_WHILE_RUNNING;
     await job.moveToFailed(new UnrecoverableError(encodeFailure(failure)), token, false);
     opts.logger.info({ jobId: job.id, reason: failure.code }, "job canceled; result discarded");
     await opts.endings.ended(job, "canceled");

@@ -190,7 +190,7 @@ export async function requestImages(
       } catch (caught) {
         const loadFailure = asLoadFailure(caught, cold && imagesDone === 0);
         const err = loadFailure ?? caught;
-        if (err instanceof LeaseLostError) sent = false;
+        if (err instanceof LeaseLostError || err instanceof DeadlinePassedError) sent = false;
         // Nothing was sent when the lease check refused, and an abort is ours, not the upstream's.
         if (!signal?.aborted && !(err instanceof LeaseLostError) && !(err instanceof DeadlinePassedError)) {
           const code = mapUpstreamFailure(err, job.data.params.size).failure.code;

@@ -94,8 +94,11 @@ export const batchPaths = {
         "422": error(
           "A job's `num_inference_steps` or `guidance_scale` outside every upstream's bounds (`param_out_of_range`)",
         ),
+        "403": error(
+          "A job asks for a priority class its key may not use (`priority_not_allowed`, `details.allowed_priorities`)",
+        ),
         "429": error(
-          "Submit rate or pending-job limit (`rate_limited`, `too_many_pending_jobs`), with Retry-After",
+          "Submit rate or pending-job limit (`rate_limited`, `too_many_pending_jobs`), or the key's GPU budget is spent (`quota_exceeded`, `details.resets_at`), with Retry-After",
         ),
         ...authErrors,
       },

@@ -96,7 +96,7 @@ local function setJobPriority(jobKey, priority)
 end`;
 
 /**
- * Lua: `fairSlot(keys, jobPrefix, owner, step, class)` → priority, slot, event; `keys` as
+ * Lua: `fairSlot(keys, jobPrefix, owner, step, class)` → priority, slot, event, rebased; `keys` as
  * `fairSlotKeys`, class "interactive" or "batch" (anything else: interactive). Shared by
  * `nextFairPriority`, the submit's reservation (reserve-submit.ts) and bulk submits, so the slot is
  * taken in the same script as the rest of the submit's bookkeeping.
@@ -149,13 +149,13 @@ local function fairSlot(k, jobPrefix, owner, step, class)
   local served = tonumber(redis.call("GET", clock[1]) or "0")
   local last = tonumber(redis.call("HGET", clock[2], owner) or "0")
   local slot = math.max(last, served) + step
-  local event = ""
+  local event, rebased = "", false
   if slot > ${REBASE_AT} and served >= ${MIN_REBASE_SHIFT} then
     rebase(k, clock, base, jobPrefix, math.floor(served))
     served = tonumber(redis.call("GET", clock[1]) or "0")
     last = tonumber(redis.call("HGET", clock[2], owner) or "0")
     slot = math.max(last, served) + step
-    event = "rebased"
+    event, rebased = "rebased", true
   end
   local priority = math.max(1, math.ceil(slot - 1e-9))
   if priority > ${MAX_INTERACTIVE_PRIORITY} then
@@ -164,7 +164,9 @@ local function fairSlot(k, jobPrefix, owner, step, class)
   end
   redis.call("HSET", clock[2], owner, tostring(slot))
   if slot > tonumber(redis.call("GET", clock[3]) or "0") then redis.call("SET", clock[3], tostring(slot)) end
-  return base + priority, slot, event
+  -- A call can both re-base and saturate: \`event\` names the one to count, \`rebased\` says whether
+  -- the clock moved (callers holding earlier slots of this script must move them too).
+  return base + priority, slot, event, rebased
 end
 `;
 

@@ -157,4 +157,15 @@ describe("GPU budgets", () => {
         .action,
     ).toBe("admit");
   });
+
+  it("a running job's reservation lives as long as its dispatch can last, not only its GPU bound", async () => {
+    const key = await budgetedKey("q6", { gpu_seconds_per_day: 5 });
+    const slow = { id: "slow", owner: key.id, boundMs: 6_000, lifetimeMs: 40_000 };
+    expect((await admitDispatch(redis.conn, "q6", slow, NOON)).action).toBe("admit");
+    // Past its GPU bound the job may still be waiting for the GPU or between load retries: it still counts.
+    const next = { id: "next", owner: key.id, boundMs: 6_000 };
+    expect((await admitDispatch(redis.conn, "q6", next, NOON + 6_001)).action).toBe("wait");
+    expect((await admitDispatch(redis.conn, "q6", next, NOON + 39_000)).action).toBe("wait");
+    expect((await admitDispatch(redis.conn, "q6", next, NOON + 40_001)).action).toBe("admit");
+  });
 });

@@ -82,7 +82,7 @@ if dayLimit ~= nil and usedDay >= dayLimit * 1000 then return {"over", "day", to
 if monthLimit ~= nil and usedMonth >= monthLimit * 1000 then
   return {"over", "month", tostring(monthLimit), usedMonth}
 end
-local now, bound = tonumber(ARGV[3]), tonumber(ARGV[2])
+local now, bound, lifetime = tonumber(ARGV[3]), tonumber(ARGV[2]), tonumber(ARGV[4])
 local reserved, others = 0, 0
 local entries = redis.call("HGETALL", KEYS[4])
 for i = 1, #entries, 2 do
@@ -100,9 +100,9 @@ if others > 0 then
     return {"wait"}
   end
 end
-redis.call("HSET", KEYS[4], ARGV[1], bound .. ":" .. (now + bound))
+redis.call("HSET", KEYS[4], ARGV[1], bound .. ":" .. (now + lifetime))
 local ttl = redis.call("PTTL", KEYS[4])
-if ttl < bound then redis.call("PEXPIRE", KEYS[4], bound) end
+if ttl < lifetime then redis.call("PEXPIRE", KEYS[4], lifetime) end
 return {"admit"}`;
 
 export type DispatchAdmission =
@@ -127,7 +127,18 @@ export type DispatchAdmission =
 export async function admitDispatch(
   redis: Redis,
   prefix: string,
-  job: { id: string; owner: string; boundMs: number },
+  job: {
+    id: string;
+    owner: string;
+    /** The most GPU time the dispatch can be measured at: what it reserves of the budget. */
+    boundMs: number;
+    /**
+     * How long the dispatch can last on the wall clock (waiting for the GPU to be idle, the sleeps
+     * between load retries): the reservation lives this long, so it never expires under a running
+     * job. Default: boundMs.
+     */
+    lifetimeMs?: number;
+  },
   now = Date.now(),
 ): Promise<DispatchAdmission> {
   const keys = [
@@ -136,12 +147,17 @@ export async function admitDispatch(
     usageMonthKey(prefix, utcMonth(now), job.owner),
     usageInFlightKey(prefix, job.owner),
   ];
-  const r = (await runScript(redis, ADMIT, keys.length, ...keys, job.id, Math.ceil(job.boundMs), now)) as [
-    string,
-    string?,
-    string?,
-    number?,
-  ];
+  const lifetime = Math.ceil(Math.max(job.boundMs, job.lifetimeMs ?? 0));
+  const r = (await runScript(
+    redis,
+    ADMIT,
+    keys.length,
+    ...keys,
+    job.id,
+    Math.ceil(job.boundMs),
+    now,
+    lifetime,
+  )) as [string, string?, string?, number?];
   if (r[0] === "wait") return { action: "wait" };
   if (r[0] !== "over") return { action: "admit" };
   const quota = spent(r[1] as UsagePeriod, Number(r[2]), Number(r[3]), now);

@@ -40,7 +40,8 @@ const decisionTtl = (ttlSeconds: number) => Math.max(ttlSeconds, DECISION_MIN_TT
 
 // A cancel's flag is the time it was asked, with ":deadline_exceeded" when the job's deadline asked.
 const CANCEL_FLAG = /^(\d+)(?::(deadline_exceeded))?$/;
-const canceledAt = (v: string | null | undefined): number | null => {
+/** When a cancel flag's value says the job was asked to stop (by its owner or its deadline); null: not. */
+export const canceledAt = (v: string | null | undefined): number | null => {
   const m = v ? CANCEL_FLAG.exec(v) : null;
   return m ? Number(m[1]) : null;
 };

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { QueueState } from "../job-view";
+import { canceledAt } from "./job-cancel";
 import { generateQueueKey } from "./queue-keys";
 import { runScript } from "./run-script";
 
@@ -7,7 +8,7 @@ export interface JobStateRow {
   /** "unknown" with `canceledTombstone` false: the job is gone (swept, deleted) or never queued. */
   state: QueueState;
   failedReason: string | undefined;
-  /** A running job whose cancel was asked (the cancel flag holds digits). */
+  /** A running job asked to stop: by its owner (the flag holds "<ms>") or its deadline ("<ms>:deadline_exceeded"). */
   cancelRequested: boolean;
   /** A queued job that was canceled: removed from the queue, its tombstone remains. */
   canceledTombstone: boolean;
@@ -55,7 +56,8 @@ export async function readJobStates(redis: Redis, prefix: string, ids: string[])
   return rows.map(([state, reason, flag, tomb]) => ({
     state: state as QueueState,
     failedReason: reason || undefined,
-    cancelRequested: /^\d+$/.test(flag),
+    // The owner's flag is "<ms>", a deadline's "<ms>:deadline_exceeded": both stop the job.
+    cancelRequested: canceledAt(flag) !== null,
     canceledTombstone: tomb === 1,
   }));
 }

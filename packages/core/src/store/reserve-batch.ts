@@ -78,8 +78,8 @@ for i = ${FIRST_JOB}, #ARGV, 3 do
   if deadline ~= "" then redis.call("ZADD", deadlinesKey, deadline, id) end
   local servedBefore = tonumber(redis.call("GET", servedKey[class]) or "0")
   -- The fair-share slot of this job (the same call a single job's reservation makes).
-  local priority, jobSlot, event = fairSlot(fairKeys, jobPrefix, owner, step, class)
-  if event == "rebased" then
+  local priority, jobSlot, event, moved = fairSlot(fairKeys, jobPrefix, owner, step, class)
+  if moved then
     -- The re-base moved every queued job of this class down by floor(served); this batch's earlier
     -- jobs of the class are not queued yet, so they move here, and the old fair slot means nothing.
     local delta = math.floor(servedBefore)
@@ -88,9 +88,8 @@ for i = ${FIRST_JOB}, #ARGV, 3 do
       if classes[j] == class then priorities[j] = math.max(low, priorities[j] - delta) end
     end
     rebased, previous[class] = 1, ""
-  elseif event == "saturated" then
-    saturated = saturated + 1
   end
+  if event == "saturated" then saturated = saturated + 1 end
   ids[#ids + 1] = id
   classes[#classes + 1] = class
   priorities[#priorities + 1] = priority

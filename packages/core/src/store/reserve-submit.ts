@@ -49,9 +49,9 @@ if ARGV[8] ~= "" then redis.call("ZADD", KEYS[14], ARGV[8], id) end
 local fairKeys = {KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]}
 local class = ARGV[7]
 local previous = redis.call("HGET", class == "batch" and KEYS[12] or KEYS[6], owner) or ""
-local priority, slot, event = fairSlot(fairKeys, ARGV[6], owner, tonumber(ARGV[5]), class)
+local priority, slot, event, rebased = fairSlot(fairKeys, ARGV[6], owner, tonumber(ARGV[5]), class)
 -- After a re-base the old value means nothing; no entry is the same as one at the served slot.
-if event == "rebased" then previous = "" end
+if rebased then previous = "" end
 return {1, priority, tostring(slot), previous, event}`;
 
 // The fair slot is given back only if no later submit of the owner moved past it.
