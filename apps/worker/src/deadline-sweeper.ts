@@ -16,6 +16,7 @@ import { Job, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobEndings } from "./job-endings";
 
+import { PeriodicPass } from "./periodic-pass";
 export interface DeadlineSweeperOptions {
   redis: Redis;
   prefix: string;
@@ -40,25 +41,22 @@ const PER_PASS = 200;
  * flag is set once (SET NX), and every end is announced once through the end claim (JobEndings).
  */
 export class DeadlineSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | null = null;
+  private readonly periodic: PeriodicPass;
 
-  constructor(private readonly opts: DeadlineSweeperOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .then(() => undefined)
-        .catch((err: unknown) => reportInternalError(this.opts.logger, "deadline_sweep", err))
-        .finally(() => {
-          this.running = null;
-        });
-    }, this.opts.intervalMs);
+  constructor(private readonly opts: DeadlineSweeperOptions) {
+    this.periodic = new PeriodicPass(
+      () => this.sweep(),
+      opts.intervalMs,
+      (err) => reportInternalError(opts.logger, "deadline_sweep", err),
+    );
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass; returns how many jobs it canceled (queued) or flagged (running). */

@@ -10,6 +10,7 @@ import { Job, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobEndings } from "./job-endings";
 
+import { PeriodicPass } from "./periodic-pass";
 export interface EndReconcilerOptions {
   redis: Redis;
   prefix: string;
@@ -30,25 +31,22 @@ const WINDOW_MS = 3_600_000;
  * Every worker process runs one; the end claim makes each end announced once whoever finds it.
  */
 export class EndReconciler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | null = null;
+  private readonly periodic: PeriodicPass;
 
-  constructor(private readonly opts: EndReconcilerOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .then(() => undefined)
-        .catch((err: unknown) => reportInternalError(this.opts.logger, "end_reconcile", err))
-        .finally(() => {
-          this.running = null;
-        });
-    }, this.opts.intervalMs);
+  constructor(private readonly opts: EndReconcilerOptions) {
+    this.periodic = new PeriodicPass(
+      () => this.sweep(),
+      opts.intervalMs,
+      (err) => reportInternalError(opts.logger, "end_reconcile", err),
+    );
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    this.periodic.start();
+  }
+
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass; returns how many ends it announced. */

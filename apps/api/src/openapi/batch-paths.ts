@@ -1,28 +1,7 @@
 import { batchJobsSchema, batchPromptsSchema, batchViewSchema, DEFAULT_BATCH_MAX_JOBS } from "@zimage/core";
-import { z } from "zod";
+import { authErrors, error, json, jsonBody, ref } from "./openapi-helpers";
 
 /** The `/v1/batches` part of the OpenAPI document (issue #19), merged into document.ts. */
-const json = (schema: z.ZodType, io: "input" | "output") => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
-    target: "draft-2020-12",
-    io,
-    unrepresentable: "any",
-  }) as Record<string, unknown>;
-  return rest;
-};
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const error = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ref("ErrorBody") } },
-});
-const jsonBody = (schema: object, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const authErrors = {
-  "401": error("No, malformed, unknown or revoked API key (`unauthorized`, `invalid_api_key`)"),
-  "503": error("Redis is unreachable (`service_unavailable`, with Retry-After)"),
-};
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
 const notFound = error("No such batch, or another key's (`batch_not_found`)");
 

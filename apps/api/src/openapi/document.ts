@@ -5,8 +5,8 @@ import {
   JOB_STATUSES,
   jobViewSchema,
 } from "@zimage/core";
-import { z } from "zod";
 import { batchPaths, batchSchemas } from "./batch-paths";
+import { authErrors, error, json, jsonBody, ref } from "./openapi-helpers";
 import { modelSchema, upstreamSchema } from "./upstream-schemas";
 
 /**
@@ -14,24 +14,6 @@ import { modelSchema, upstreamSchema } from "./upstream-schemas";
  * Request and job shapes come from the same zod schemas the api validates with, so they cannot drift;
  * a test checks that every Express route is here and every path here is routed.
  */
-const json = (schema: z.ZodType, io: "input" | "output") => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
-    target: "draft-2020-12",
-    io,
-    unrepresentable: "any",
-  }) as Record<string, unknown>;
-  return rest;
-};
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const error = (description: string) => ({
-  description,
-  content: { "application/json": { schema: ref("ErrorBody") } },
-});
-const jsonBody = (schema: object, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
 /** The `{object: "list", data: [...]}` envelope of the lists that have no paging. */
 const listOf = (items: object) => ({
   type: "object",
@@ -50,10 +32,6 @@ const keyIdParam = {
   schema: { type: "string", pattern: "^[a-z0-9]{8}$" },
 };
 const open = { security: [] as unknown[] };
-const authErrors = {
-  "401": error("No, malformed, unknown or revoked API key (`unauthorized`, `invalid_api_key`)"),
-  "503": error("Redis is unreachable (`service_unavailable`, with Retry-After)"),
-};
 const adminErrors = { ...authErrors, "403": error("Needs an admin key (`forbidden`)") };
 /** Sign-in and sign-out refuse another site's page (login CSRF); a request without Origin or Referer passes. */
 const foreignOrigin = {
