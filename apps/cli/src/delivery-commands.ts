@@ -1,25 +1,10 @@
 import type { DeadLetter, DeliveryAttempt, WebhookEvent, ZImageGateway } from "@zimage/sdk";
 import { EXIT, UsageError } from "./exit-codes";
+import { print, table } from "./output";
 
 /** `zimage deliveries ID`, `zimage redeliver ID EVENT` and `zimage dead-letters` (issue #19). */
 
 const EVENTS = ["queued", "running", "succeeded", "failed", "canceled"];
-
-const print = (json: boolean | undefined, value: unknown, text: () => string) =>
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : text());
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows
-    .map(
-      (r) =>
-        `${r
-          .map((cell, c) => cell.padEnd(widths[c]!))
-          .join("  ")
-          .trimEnd()}\n`,
-    )
-    .join("");
-}
 
 const when = (iso: string) => iso.slice(0, 19).replace("T", " ");
 

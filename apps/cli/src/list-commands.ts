@@ -1,21 +1,6 @@
 import type { ApiKey, Job, JobStatus, PriorityClass, ZImageGateway } from "@zimage/sdk";
 import { EXIT, UsageError } from "./exit-codes";
-
-const print = (json: boolean | undefined, value: unknown, text: () => string) =>
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : text());
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows
-    .map(
-      (r) =>
-        `${r
-          .map((cell, c) => cell.padEnd(widths[c]!))
-          .join("  ")
-          .trimEnd()}\n`,
-    )
-    .join("");
-}
+import { print, table } from "./output";
 
 const prompt = (job: Job) => {
   const p = String(job.params.prompt ?? "").replace(/\s+/g, " ");
