@@ -4,7 +4,7 @@
 # production dependencies only (scripts/build/production-tree.ts). Stage 2 is the runtime: Node and
 # that tree, no pnpm, no tsx, no TypeScript sources; the code belongs to root and is read-only for
 # the unprivileged `node` user that runs it, which can write /data only.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 RUN npm install -g pnpm@10
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json turbo.json ./
@@ -13,7 +13,7 @@ COPY packages ./packages
 COPY scripts ./scripts
 RUN pnpm install --frozen-lockfile && pnpm build:production /app
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app /app
