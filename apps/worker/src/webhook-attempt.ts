@@ -18,7 +18,12 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
  * those of the webhook's own name.
  */
 export function webhookAgent(policy: WebhookUrlPolicy, resolve: HostResolver = systemResolver): Agent {
-  return new Agent({ connect: { lookup: guardedLookup(policy, resolve) } });
+  return new Agent({
+    connect: { lookup: guardedLookup(policy, resolve) },
+    // undici 8 speaks HTTP/2 to any TLS receiver that offers it. The timeouts, the 64 KB read cap and
+    // the guard are tested over HTTP/1.1 only, so deliveries stay there until h2 is tested too.
+    allowH2: false,
+  });
 }
 
 export interface WebhookAttemptOptions {

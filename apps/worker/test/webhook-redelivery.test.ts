@@ -4,7 +4,8 @@ import { type Cluster, startCluster } from "@zimage/test-cluster";
 import { waitFor } from "@zimage/testkit";
 // svix 1.82 is pinned on purpose: the last release whose verifier is its own code (later ones wrap the
 // `standardwebhooks` package the sender signs with), so the signature is checked by a second
-// implementation of Standard Webhooks, not by the one that made it.
+// implementation of Standard Webhooks, not by the one that made it. svix 2 is such a wrapper too (its
+// `Webhook.verify` calls standardwebhooks and returns nothing), so it is not taken.
 import { Webhook as SvixWebhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

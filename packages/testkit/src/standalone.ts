@@ -1,5 +1,6 @@
 // Everything in testkit that does not need a running vitest (the benchmark and the cluster harness use it from plain Node).
 export { freePort } from "./free-port";
+export { type H2TlsServer, startH2TlsServer } from "./h2-tls-server";
 export { makePng, pngSize } from "./png";
 export { type RunningProcess, startProcess } from "./process";
 export { type PrivateRedis, startRedis } from "./redis-server";

@@ -1,4 +1,4 @@
-import { makePng } from "@zimage/testkit";
+import { makePng, startH2TlsServer } from "@zimage/testkit";
 import { Response } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -244,5 +244,22 @@ describe("ZImageClient against a stub upstream", () => {
       created: 5,
       data: [{ b64_json: "AAAA" }],
     });
+  });
+});
+
+describe("ZImageClient over TLS", () => {
+  it("speaks HTTP/1.1 to an upstream that offers HTTP/2 (undici 8 would pick h2)", async () => {
+    const upstream = await startH2TlsServer((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ status: "ok" }));
+    });
+    const tls = new ZImageClient({ baseUrl: upstream.url });
+    try {
+      expect((await tls.health()).ok).toBe(true);
+      expect(upstream.versions).toEqual(["1.1"]);
+    } finally {
+      await tls.close();
+      await upstream.close();
+    }
   });
 });

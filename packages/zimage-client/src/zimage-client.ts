@@ -56,6 +56,9 @@ export class ZImageClient {
       // defaults so nothing falls back to a limit shorter than an image request may need.
       headersTimeout: this.options.imageTimeoutMs,
       bodyTimeout: this.options.imageTimeoutMs,
+      // undici 8 speaks HTTP/2 to a TLS upstream that offers it; the per-call timeouts, the response
+      // size cap and the one-job-per-connection model are tested over HTTP/1.1 only.
+      allowH2: false,
     });
   }
 
