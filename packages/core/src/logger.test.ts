@@ -33,4 +33,24 @@ describe("logger redaction", () => {
     expect(text()).not.toContain("zk_secret");
     expect(text()).not.toContain("zg_session=abc");
   });
+
+  // pino 10 swapped its redaction engine (fast-redact → @pinojs/redact): every REDACT_PATHS form —
+  // quoted and bracketed keys, leading wildcards — must still match.
+  it("drops x-api-key and set-cookie headers and the apiKey, secret and password fields of any logged object", () => {
+    const { logger, text } = capture();
+    logger.info(
+      {
+        req: { headers: { "x-api-key": "XKEY-secret" } },
+        res: { headers: { "set-cookie": "zg_session=def" } },
+      },
+      "request",
+    );
+    logger.info({
+      upstream: { apiKey: "AKEY-secret", secret: "SEC-secret", password: "PW-secret", name: "gpu0" },
+    });
+    for (const secret of ["XKEY-secret", "zg_session=def", "AKEY-secret", "SEC-secret", "PW-secret"]) {
+      expect(text()).not.toContain(secret);
+    }
+    expect(text()).toContain('"name":"gpu0"');
+  });
 });

@@ -94,7 +94,13 @@ it("re-bases the clock and the queued jobs near BullMQ's limit, keeping their or
       light.priority,
     );
     // The newcomer goes right after the job at the served slot, the backlog keeps its order.
-    expect(await redis.conn.zrange(queue.keys.prioritized!, 0, -1)).toEqual([ids[0], l1, ids[1], ids[2], h4]);
+    expect(await redis.conn.zrange(queue.keys.prioritized!, 0, "-1")).toEqual([
+      ids[0],
+      l1,
+      ids[1],
+      ids[2],
+      h4,
+    ]);
     const moved = (await queue.getJob(ids[1]!))!;
     expect([moved.priority, moved.opts.priority]).toEqual([2, 2]);
     // A dispatcher that read a priority from before the re-base does not move the clock far ahead.
@@ -152,7 +158,7 @@ it("re-bases one class's clock and jobs without moving the other class, keeping 
       await redis.conn.set(`${P}:fair${cls}:top`, String(at + 2));
       await redis.conn.hset(`${P}:fair${cls}:last`, "heavy", String(at + 2));
     }
-    const order = () => redis.conn.zrange(queue.keys.prioritized!, 0, -1);
+    const order = () => redis.conn.zrange(queue.keys.prioritized!, 0, "-1");
     const priorities = async () => Promise.all(ids.map(async (id) => (await queue.getJob(id))!.priority));
     expect(await order()).toEqual([ids[2], ids[3], ids[0], ids[1]]);
     // The interactive clock re-bases: only interactive jobs move, down to the bottom of their band.

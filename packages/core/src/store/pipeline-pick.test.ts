@@ -44,7 +44,7 @@ async function setup() {
     return ids;
   };
   /** The queue's order as BullMQ will pop it. */
-  const order = () => conn.zrange(queue.keys.prioritized!, 0, -1);
+  const order = () => conn.zrange(queue.keys.prioritized!, 0, "-1");
   let tokens = 0;
   /** One dispatcher turn: the fetch as the dispatcher does it, the job completed at once. */
   const take = async (): Promise<Job> => {
@@ -79,7 +79,7 @@ function upstream(
 
 /** One turn of one upstream: pick, then fetch; null when it holds or the queue is empty. */
 async function turn(s: Setup, u: SimUpstream, windowJobs: number, windowMs: number): Promise<PipelinePick> {
-  const [, headScore] = await s.conn.zrange(s.queue.keys.prioritized!, 0, 0, "WITHSCORES");
+  const [, headScore] = await s.conn.zrange(s.queue.keys.prioritized!, 0, "0", "WITHSCORES");
   const pick = await pickNextJob(s.conn, s.prefix, {
     upstream: u.name,
     runnable: u.runnable,

@@ -27,7 +27,7 @@ it("reserves every job of a batch in one script, with successive fair slots and 
   expect(await redis.conn.lrange(`rb:batch:${b.batchId}:jobs`, 0, -1)).toEqual(b.jobs.map((j) => j.id));
   expect(await redis.conn.hgetall(`rb:batch:${b.batchId}`)).toMatchObject({ owner: "u", total: "4" });
   expect(await redis.conn.ttl(`rb:batch:${b.batchId}`)).toBeGreaterThan(3500);
-  expect(await redis.conn.zrange("rb:batches:owner:u", 0, -1)).toEqual([b.batchId]);
+  expect(await redis.conn.zrange("rb:batches:owner:u", 0, "-1")).toEqual([b.batchId]);
 });
 
 it("admits a batch on one free pending slot, refuses it at the limit, and release takes everything back", async () => {
@@ -73,7 +73,7 @@ it("a batch mixing classes takes each job's slot from its class's clock, indexes
   if (!r.reserved) throw new Error("not reserved");
   expect(r.priorities).toEqual([CLASS_SPAN + 1, 8, CLASS_SPAN + 2]);
   expect(r.slots).toEqual({ interactive: { slot: "8", previous: "7" }, batch: { slot: "2", previous: "" } });
-  expect(await redis.conn.zrange("mix:deadlines", 0, -1, "WITHSCORES")).toEqual([ids[1], "1900000000000"]);
+  expect(await redis.conn.zrange("mix:deadlines", 0, "-1", "WITHSCORES")).toEqual([ids[1], "1900000000000"]);
   await releaseBatch(redis.conn, "mix", r);
   expect(await redis.conn.hget("mix:fair:last", "m")).toBe("7");
   expect(await redis.conn.hget("mix:fair:batch:last", "m")).toBeNull();

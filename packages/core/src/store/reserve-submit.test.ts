@@ -29,9 +29,9 @@ it("release takes back every entry and the owner's fair slot", async () => {
   await releaseSubmit(redis.conn, "rl", second);
   const left = await Promise.all([
     redis.conn.smembers("rl:jobs:pending:u"),
-    redis.conn.zrange("rl:jobs:all", 0, -1),
-    redis.conn.zrange("rl:jobs:owner:u", 0, -1),
-    redis.conn.zrange("rl:jobs:queued-since", 0, -1),
+    redis.conn.zrange("rl:jobs:all", 0, "-1"),
+    redis.conn.zrange("rl:jobs:owner:u", 0, "-1"),
+    redis.conn.zrange("rl:jobs:queued-since", 0, "-1"),
   ]);
   expect(left).toEqual([[first.id], [first.id], [first.id], [first.id]]);
   expect(((await reserveSubmit(redis.conn, "rl", job("u"))) as SubmitReservation).priority).toBe(2);
