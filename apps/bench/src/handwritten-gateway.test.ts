@@ -1,7 +1,7 @@
-import { usePrivateRedis } from "@zimage/testkit";
+import { usePrivateRedis, waitFor } from "@zimage/testkit";
 import { type RunningSimulator, startSimulator } from "@zimage/zimage-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, startHandwrittenGateway } from "./gateway";
+import { startHandwrittenGateway } from "./gateway";
 
 /** The baseline must do the work it stands for, or the ratios against it mean nothing. */
 describe("the hand-written gateway (issue #20's baseline)", () => {
@@ -37,12 +37,13 @@ describe("the hand-written gateway (issue #20's baseline)", () => {
     const res = await post({ prompt: "a lighthouse", size: "128x128" });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    let view: { id: string; state: string; data: { size: string }; result: { data: unknown[] } | null };
-    for (;;) {
-      view = (await (await fetch(`${hand.url}/v1/jobs/${id}`, { headers: headers() })).json()) as typeof view;
-      if (view.state !== "waiting" && view.state !== "active") break;
-      await sleep(20);
-    }
+    type View = { id: string; state: string; data: { size: string }; result: { data: unknown[] } | null };
+    const read = async () =>
+      (await (await fetch(`${hand.url}/v1/jobs/${id}`, { headers: headers() })).json()) as View;
+    await waitFor(async () => !["waiting", "active"].includes((await read()).state), {
+      what: "the hand-written worker to finish the job",
+    });
+    const view = await read();
     expect(view.state).toBe("completed");
     expect(view.data.size).toBe("128x128");
     expect(view.result?.data).toHaveLength(1);
