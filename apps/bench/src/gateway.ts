@@ -1,4 +1,7 @@
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
 import { type Cluster, type ClusterOptions, startCluster } from "@zimage/test-cluster";
+import { startProcess } from "@zimage/testkit/standalone";
 
 export const BENCH_ADMIN_KEY = "bench-admin-key-0123456789abcdefghijklmnop";
 
@@ -25,6 +28,41 @@ export async function startGateway(opts: ClusterOptions = {}): Promise<{ cluster
   // A user key: authentication then includes the key lookup in Redis, as for any real client.
   const key = await cluster.createKey("bench");
   return { cluster, key };
+}
+
+/**
+ * Issue #20's hand-written gateway (handwritten-gateway.ts) in its own process, on `redisUrl` under a
+ * BullMQ prefix of its own; with `simUrl` its worker forwards the jobs there.
+ */
+export async function startHandwrittenGateway(
+  redisUrl: string,
+  simUrl?: string,
+): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
+  const token = randomBytes(16).toString("hex");
+  const proc = startProcess(
+    process.execPath,
+    ["--import", "tsx", resolve(import.meta.dirname, "handwritten-gateway.ts")],
+    {
+      env: {
+        REDIS_URL: redisUrl,
+        PREFIX: `handwritten-${randomBytes(4).toString("hex")}`,
+        TOKEN: token,
+        PORT: "0",
+        ...(simUrl !== undefined && { SIM_URL: simUrl }),
+      },
+    },
+  );
+  const stop = async () => {
+    await proc.stop();
+  };
+  try {
+    await proc.waitForOutput(/handwritten listening on \d+/);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const port = /handwritten listening on (\d+)/.exec(proc.output())![1];
+  return { url: `http://127.0.0.1:${port}`, token, stop };
 }
 
 export async function submit(

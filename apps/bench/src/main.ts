@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { addedLatency } from "./added-latency";
+import { pollingSection, submitSection } from "./baseline-report";
 import { type DispatchRun, dispatchOverhead } from "./dispatch-overhead";
 import { ETA_DEFAULTS, ETA_HEADING, etaAccuracy } from "./eta-accuracy";
 import { fanOut } from "./fan-out";
@@ -128,34 +129,13 @@ ${rows.join("\n")}`);
 if (only.has("submit")) {
   log(`submit throughput at ${plan.levels.join(", ")} connections × ${plan.runs}`);
   const runs = await repeat(plan.runs, () => submitThroughput(plan.levels, plan.seconds));
-  const rows = plan.levels.map((c, i) => {
-    const api = spread(runs.map((r) => r[i]!.apiRps));
-    const raw = spread(runs.map((r) => r[i]!.rawRps));
-    const ratio = spread(runs.map((r) => (100 * r[i]!.apiRps) / r[i]!.rawRps));
-    return `| ${c} | ${fmt(api, 0)} | ${fmt(spread(runs.map((r) => r[i]!.apiP99Ms)), 0, " ms")} | ${fmt(raw, 0)} | ${fmt(ratio, 0, " %")} | ${verdict(ratio.median >= 50)} |`;
-  });
-  sections.push(`## 2. Submit throughput
-
-Authenticated \`POST /v1/jobs\` (a user key, 1024x1024 text-to-image) with autocannon for ${plan.seconds} s per level, against raw
-BullMQ \`Queue.add\` from the same number of concurrent loops on the same Redis, in the same run. Goal: ≥ 50 % of raw.
-
-| connections | api submits/s | api p99 | raw Queue.add/s | api / raw | goal |
-|---|---|---|---|---|---|
-${rows.join("\n")}`);
+  sections.push(submitSection(runs, plan.levels, plan.seconds));
 }
 
 if (only.has("polling")) {
   log(`status polling × ${plan.runs}`);
   const runs = await repeat(plan.runs, () => statusPolling(16, plan.seconds));
-  const ratio = spread(runs.map((r) => (100 * r.apiRps) / r.bareRps));
-  sections.push(`## 3. Status polling
-
-\`GET /v1/jobs/:id\` of a finished job with a user key, 16 connections for ${plan.seconds} s, against a bare Express handler answering
-the same JSON in its own process, in the same run. Goal: ≥ 60 %.
-
-| api GET/s | bare Express GET/s | api / bare | goal |
-|---|---|---|---|
-| ${fmt(spread(runs.map((r) => r.apiRps)), 0)} | ${fmt(spread(runs.map((r) => r.bareRps)), 0)} | ${fmt(ratio, 0, " %")} | ${verdict(ratio.median >= 60)} |`);
+  sections.push(pollingSection(runs, 16, plan.seconds));
 }
 
 if (only.has("scale")) {

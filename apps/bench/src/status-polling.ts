@@ -1,34 +1,72 @@
 import { resolve } from "node:path";
 import { startProcess } from "@zimage/testkit/standalone";
-import { startGateway, submit } from "./gateway";
+import { startSimulator } from "@zimage/zimage-sim";
+import { sleep, startGateway, startHandwrittenGateway, submit } from "./gateway";
 import { load } from "./load";
 
 export interface PollingRun {
   apiRps: number;
+  /** Issue #20's hand-written gateway's `GET /v1/jobs/:id` (`Job.fromId`) of a job its worker finished. */
+  handRps: number;
   bareRps: number;
 }
 
-/** Issue #9.3: `GET /v1/jobs/:id` of a finished job, against a bare Express handler answering the same JSON. */
+const SIM = { loadMs: 0, baseMs: 10, msPerStepMegapixel: 0 };
+const BODY = { prompt: "polled", size: "128x128" };
+
+/** A job through the hand-written gateway, once its worker has finished it: the path to poll. */
+async function handFinishedJob(url: string, token: string): Promise<string> {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const res = await fetch(`${url}/v1/jobs`, { method: "POST", headers, body: JSON.stringify(BODY) });
+  if (res.status !== 202) throw new Error(`hand-written submit answered ${res.status}: ${await res.text()}`);
+  const path = `/v1/jobs/${((await res.json()) as { id: string }).id}`;
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const view = (await (await fetch(`${url}${path}`, { headers })).json()) as { state: string };
+    if (view.state === "completed") return path;
+    if (view.state === "failed" || Date.now() > until)
+      throw new Error(`hand-written job ended ${view.state}: ${JSON.stringify(view)}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * Issue #9.3: `GET /v1/jobs/:id` of a finished job, against a bare Express handler answering the same JSON,
+ * and (issue #20) the hand-written gateway reading its own finished job from the same Redis.
+ */
 export async function statusPolling(connections: number, seconds: number): Promise<PollingRun> {
-  const { cluster, key } = await startGateway({ sim: { loadMs: 0, baseMs: 10, msPerStepMegapixel: 0 } });
-  const job = await submit(cluster.apiUrl, key, { prompt: "polled", size: "128x128" }, { prefer: "wait=30" });
-  const path = `/v1/jobs/${job.id}`;
-  const view = await (
-    await fetch(`${cluster.apiUrl}${path}`, { headers: { authorization: `Bearer ${key}` } })
-  ).text();
-  const bare = startProcess(
-    process.execPath,
-    ["--import", "tsx", resolve(import.meta.dirname, "bare-server.ts")],
-    {
-      env: { BODY: view, PORT: "0" },
-    },
-  );
+  const { cluster, key } = await startGateway({ sim: SIM });
+  const stops: Array<() => Promise<unknown>> = [() => cluster.stop()];
   try {
+    // The hand-written worker gets a simulator of its own: the gateway's workers hold a lease on theirs.
+    const sim = await startSimulator(SIM);
+    stops.unshift(() => sim.close());
+    const hand = await startHandwrittenGateway(cluster.redis.url, sim.url);
+    stops.unshift(() => hand.stop());
+    const job = await submit(cluster.apiUrl, key, BODY, { prefer: "wait=30" });
+    const path = `/v1/jobs/${job.id}`;
+    const view = await (
+      await fetch(`${cluster.apiUrl}${path}`, { headers: { authorization: `Bearer ${key}` } })
+    ).text();
+    const bare = startProcess(
+      process.execPath,
+      ["--import", "tsx", resolve(import.meta.dirname, "bare-server.ts")],
+      { env: { BODY: view, PORT: "0" } },
+    );
+    stops.unshift(() => bare.stop());
+    const handPath = await handFinishedJob(hand.url, hand.token);
     await bare.waitForOutput(/bare listening on \d+/);
     const port = /bare listening on (\d+)/.exec(bare.output())![1];
     const api = await load({
       url: `${cluster.apiUrl}${path}`,
       headers: { authorization: `Bearer ${key}` },
+      connections,
+      seconds,
+      expectStatus: 200,
+    });
+    const handwritten = await load({
+      url: `${hand.url}${handPath}`,
+      headers: { authorization: `Bearer ${hand.token}` },
       connections,
       seconds,
       expectStatus: 200,
@@ -39,9 +77,8 @@ export async function statusPolling(connections: number, seconds: number): Promi
       seconds,
       expectStatus: 200,
     });
-    return { apiRps: api.rps, bareRps: baseline.rps };
+    return { apiRps: api.rps, handRps: handwritten.rps, bareRps: baseline.rps };
   } finally {
-    await bare.stop();
-    await cluster.stop();
+    for (const stop of stops) await stop();
   }
 }

@@ -1,12 +1,14 @@
 import { createRedis, QUEUES, type RedisTarget } from "@zimage/core";
 import { Queue } from "bullmq";
-import { startGateway } from "./gateway";
+import { startGateway, startHandwrittenGateway } from "./gateway";
 import { load } from "./load";
 
 export interface SubmitRun {
   connections: number;
   apiRps: number;
   apiP99Ms: number;
+  /** Issue #20's hand-written gateway's POST; absent on an external Redis (the topology scenario). */
+  hand?: { rps: number; p99Ms: number };
   rawRps: number;
 }
 
@@ -48,7 +50,8 @@ async function rawAdds(
 
 /**
  * Issue #9.2: authenticated `POST /v1/jobs` under load (autocannon) against the same run's raw
- * BullMQ adds on the same Redis. No worker runs, so the queue only grows, as in a burst.
+ * BullMQ adds on the same Redis, and (issue #20) the hand-written gateway's POST with the same body
+ * and connections on the same Redis. No worker runs, so the queues only grow, as in a burst.
  */
 export async function submitThroughput(
   levels: number[],
@@ -59,6 +62,8 @@ export async function submitThroughput(
     workers: 0,
     ...(redis ? { externalRedis: redis.env } : {}),
   });
+  // The topology scenario compares Redis setups with each other, not the gateway with a baseline.
+  const hand = redis ? undefined : await startHandwrittenGateway(cluster.redis.url);
   try {
     const out: SubmitRun[] = [];
     for (const connections of levels) {
@@ -71,13 +76,31 @@ export async function submitThroughput(
         seconds,
         expectStatus: 202,
       });
+      const handLoad =
+        hand &&
+        (await load({
+          url: `${hand.url}/v1/jobs`,
+          method: "POST",
+          headers: { authorization: `Bearer ${hand.token}`, "content-type": "application/json" },
+          body: JSON.stringify(BODY),
+          connections,
+          seconds,
+          expectStatus: 202,
+        }));
       const rawRps = redis
         ? await rawAdds(redis.target, connections, seconds, redis.rawPrefix)
         : await rawAdds(cluster.redis.url, connections, seconds);
-      out.push({ connections, apiRps: api.rps, apiP99Ms: api.p99Ms, rawRps });
+      out.push({
+        connections,
+        apiRps: api.rps,
+        apiP99Ms: api.p99Ms,
+        ...(handLoad && { hand: { rps: handLoad.rps, p99Ms: handLoad.p99Ms } }),
+        rawRps,
+      });
     }
     return out;
   } finally {
+    await hand?.stop();
     await cluster.stop();
   }
 }
