@@ -30,7 +30,8 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   format: "esm",
   platform: "node",
-  target: "node20",
+  // The oldest Node of `engines` (README "Supported Node versions").
+  target: "node24",
   sourcemap: true,
   logLevel: "warning",
 });

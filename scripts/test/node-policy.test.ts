@@ -29,6 +29,7 @@ describe("the supported Node version is stated once and used everywhere", () => 
   it("the image builds and runs on that major", () => {
     const froms = read("Dockerfile").match(/^FROM \S+/gm);
     expect(froms).toEqual([`FROM node:${major}-bookworm-slim`, `FROM node:${major}-bookworm-slim`]);
+    expect(read("scripts/build/build-package.ts")).toContain(`target: "node${major}"`);
   });
 
   it("CI installs the pinned Node from the npm registry, and the README says which Node is supported", () => {

@@ -41,6 +41,7 @@ describe("the hand-written gateway (issue #20's baseline)", () => {
     const read = async () =>
       (await (await fetch(`${hand.url}/v1/jobs/${id}`, { headers: headers() })).json()) as View;
     await waitFor(async () => !["waiting", "active"].includes((await read()).state), {
+      timeoutMs: 30_000,
       what: "the hand-written worker to finish the job",
     });
     const view = await read();

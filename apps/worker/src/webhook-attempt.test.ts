@@ -12,7 +12,7 @@ describe("webhookAgent", () => {
       const outcome = await attemptWebhook(
         `${receiver.url}/hook`,
         async () => ({ body: "{}", headers: { "content-type": "application/json" } }),
-        { policy, dispatcher: agent, resolve, timeoutMs: 5_000 },
+        { policy, dispatcher: agent, resolve, timeoutMs: 30_000 },
       );
       expect(outcome).toMatchObject({ statusCode: 204, error: null });
       expect(receiver.versions).toEqual(["1.1"]);
