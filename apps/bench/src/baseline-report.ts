@@ -1,8 +1,6 @@
-import { fmt, spread } from "./stats";
+import { fmt, spread, verdict } from "./stats";
 import type { PollingRun } from "./status-polling";
 import type { SubmitRun } from "./submit-throughput";
-
-const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 
 /** Issue #20's goals: the gateway's submit and poll at ≥ 70 % of the hand-written gateway's. */
 export const HAND_GOAL_PERCENT = 70;

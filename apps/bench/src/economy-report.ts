@@ -1,6 +1,6 @@
 import type { RequestRecord } from "@zimage/zimage-sim";
 import type { EconomyKind, TraceJob } from "./economy-trace";
-import { percentile } from "./stats";
+import { percentile, verdict } from "./stats";
 
 /** What one side observed for one job of the trace. Times are epoch ms. */
 export interface JobOutcome {
@@ -160,7 +160,6 @@ export function goalCheck(fifo: SideSummary, gateway: SideSummary): GoalCheck {
 }
 
 const s = (ms: number, digits = 1) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(digits)} s` : "–");
-const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 
 /** The markdown tables for one or both sides (the goal check only with both). */
 export function renderEconomy(sides: SideSummary[]): string {

@@ -12,7 +12,7 @@ import { redisTopologies, TOPOLOGIES_DEFAULTS, TOPOLOGIES_HEADING } from "./redi
 import { sectionUnder, writeScenarioSection } from "./report-section";
 import { scale } from "./scale";
 import { SIZING_DEFAULTS, SIZING_HEADING, sizing } from "./sizing";
-import { fmt, spread } from "./stats";
+import { fmt, spread, verdict } from "./stats";
 import { statusPolling } from "./status-polling";
 import { STORAGE_DEFAULTS, STORAGE_HEADING, storageLatency } from "./storage-latency";
 import { submitThroughput } from "./submit-throughput";
@@ -97,7 +97,6 @@ const started = Date.now();
 const log = (msg: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
 const sections: string[] = [];
-const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 const repeat = async <T>(n: number, fn: () => Promise<T>): Promise<T[]> => {
   const out: T[] = [];
   for (let i = 0; i < n; i++) out.push(await fn());

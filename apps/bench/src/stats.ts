@@ -26,3 +26,6 @@ export function fmt(s: Spread, digits = 1, unit = ""): string {
   const f = (v: number) => `${v.toFixed(digits)}${unit}`;
   return s.runs === 1 ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
+
+/** A goal's cell in the report. */
+export const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
