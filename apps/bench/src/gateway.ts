@@ -31,6 +31,34 @@ export async function startGateway(opts: ClusterOptions = {}): Promise<{ cluster
 }
 
 /**
+ * A bench server script (bare-server.ts, handwritten-gateway.ts) in its own process, like the api,
+ * once it prints "<name> listening on <port>".
+ */
+export async function startBenchServer(
+  script: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const proc = startProcess(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, script)], {
+    env,
+  });
+  const listening = new RegExp(`${name} listening on (\\d+)`);
+  try {
+    await proc.waitForOutput(listening);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const port = listening.exec(proc.output())![1];
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await proc.stop();
+    },
+  };
+}
+
+/**
  * Issue #20's hand-written gateway (handwritten-gateway.ts) in its own process, on `redisUrl` under a
  * BullMQ prefix of its own; with `simUrl` its worker forwards the jobs there.
  */
@@ -39,30 +67,14 @@ export async function startHandwrittenGateway(
   simUrl?: string,
 ): Promise<{ url: string; token: string; stop: () => Promise<void> }> {
   const token = randomBytes(16).toString("hex");
-  const proc = startProcess(
-    process.execPath,
-    ["--import", "tsx", resolve(import.meta.dirname, "handwritten-gateway.ts")],
-    {
-      env: {
-        REDIS_URL: redisUrl,
-        PREFIX: `handwritten-${randomBytes(4).toString("hex")}`,
-        TOKEN: token,
-        PORT: "0",
-        ...(simUrl !== undefined && { SIM_URL: simUrl }),
-      },
-    },
-  );
-  const stop = async () => {
-    await proc.stop();
-  };
-  try {
-    await proc.waitForOutput(/handwritten listening on \d+/);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  const port = /handwritten listening on (\d+)/.exec(proc.output())![1];
-  return { url: `http://127.0.0.1:${port}`, token, stop };
+  const server = await startBenchServer("handwritten-gateway.ts", "handwritten", {
+    REDIS_URL: redisUrl,
+    PREFIX: `handwritten-${randomBytes(4).toString("hex")}`,
+    TOKEN: token,
+    PORT: "0",
+    ...(simUrl !== undefined && { SIM_URL: simUrl }),
+  });
+  return { ...server, token };
 }
 
 export async function submit(

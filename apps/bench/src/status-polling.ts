@@ -1,7 +1,6 @@
-import { resolve } from "node:path";
-import { startProcess } from "@zimage/testkit/standalone";
+import { waitFor } from "@zimage/testkit/standalone";
 import { startSimulator } from "@zimage/zimage-sim";
-import { sleep, startGateway, startHandwrittenGateway, submit } from "./gateway";
+import { startBenchServer, startGateway, startHandwrittenGateway, submit } from "./gateway";
 import { load } from "./load";
 
 export interface PollingRun {
@@ -20,14 +19,16 @@ async function handFinishedJob(url: string, token: string): Promise<string> {
   const res = await fetch(`${url}/v1/jobs`, { method: "POST", headers, body: JSON.stringify(BODY) });
   if (res.status !== 202) throw new Error(`hand-written submit answered ${res.status}: ${await res.text()}`);
   const path = `/v1/jobs/${((await res.json()) as { id: string }).id}`;
-  const until = Date.now() + 30_000;
-  for (;;) {
-    const view = (await (await fetch(`${url}${path}`, { headers })).json()) as { state: string };
-    if (view.state === "completed") return path;
-    if (view.state === "failed" || Date.now() > until)
-      throw new Error(`hand-written job ended ${view.state}: ${JSON.stringify(view)}`);
-    await sleep(20);
-  }
+  const view = await waitFor(
+    async () => {
+      const v = (await (await fetch(`${url}${path}`, { headers })).json()) as { state: string };
+      return v.state === "completed" || v.state === "failed" ? v : null;
+    },
+    { timeoutMs: 30_000, intervalMs: 20, what: "the hand-written worker to finish the polled job" },
+  );
+  if (view.state !== "completed")
+    throw new Error(`hand-written job ended ${view.state}: ${JSON.stringify(view)}`);
+  return path;
 }
 
 /**
@@ -48,15 +49,9 @@ export async function statusPolling(connections: number, seconds: number): Promi
     const view = await (
       await fetch(`${cluster.apiUrl}${path}`, { headers: { authorization: `Bearer ${key}` } })
     ).text();
-    const bare = startProcess(
-      process.execPath,
-      ["--import", "tsx", resolve(import.meta.dirname, "bare-server.ts")],
-      { env: { BODY: view, PORT: "0" } },
-    );
+    const bare = await startBenchServer("bare-server.ts", "bare", { BODY: view, PORT: "0" });
     stops.unshift(() => bare.stop());
     const handPath = await handFinishedJob(hand.url, hand.token);
-    await bare.waitForOutput(/bare listening on \d+/);
-    const port = /bare listening on (\d+)/.exec(bare.output())![1];
     const api = await load({
       url: `${cluster.apiUrl}${path}`,
       headers: { authorization: `Bearer ${key}` },
@@ -72,7 +67,7 @@ export async function statusPolling(connections: number, seconds: number): Promi
       expectStatus: 200,
     });
     const baseline = await load({
-      url: `http://127.0.0.1:${port}${path}`,
+      url: `${bare.url}${path}`,
       connections,
       seconds,
       expectStatus: 200,
